@@ -1,0 +1,1 @@
+"""bounds: NTK convergence theorems encoded as SymPy objects (pure mathematics, no ntkcheck import)."""

@@ -1,0 +1,20 @@
+"""ntkcheck: verify neural-tangent-kernel convergence theorems against exact computation.
+
+The model (theory.md §1) is the two-layer ReLU network
+``f(W, x) = m^{-1/2} sum_r a_r relu(<w_r, x>)`` of Du et al. (2019) and Liao & Kyrillidis
+(2022).  The package computes its finite-width, masked, shifted and infinite-width NTKs and
+their extreme eigenvalues, trains it with randomly masked subnetworks (LK22 Algorithm 1),
+and puts measurements beside the theorems encoded in the sibling package :mod:`bounds`.
+"""
+
+from ._config import NumericalWarning
+from .eigen import eigenvalue_extremes, max_eigenvalue, min_eigenvalue
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "NumericalWarning",
+    "eigenvalue_extremes",
+    "max_eigenvalue",
+    "min_eigenvalue",
+]

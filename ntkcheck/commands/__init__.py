@@ -1,0 +1,1 @@
+"""Sub-commands of the ``ntkcheck`` CLI, one module each (see :mod:`ntkcheck.cli`)."""
