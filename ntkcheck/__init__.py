@@ -9,11 +9,21 @@ and puts measurements beside the theorems encoded in the sibling package :mod:`b
 
 from ._config import NumericalWarning
 from .eigen import eigenvalue_extremes, max_eigenvalue, min_eigenvalue
+from .masks import sample_masks
+from .network import Network, init_network, network_output
+from .train import TrainResult, Trajectory, train
 
 __version__ = "0.1.0"
 
 __all__ = [
     "NumericalWarning",
+    "Network",
+    "TrainResult",
+    "Trajectory",
+    "init_network",
+    "network_output",
+    "sample_masks",
+    "train",
     "eigenvalue_extremes",
     "max_eigenvalue",
     "min_eigenvalue",

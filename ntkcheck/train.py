@@ -1,0 +1,637 @@
+"""LK22 Algorithm 1: train a two-layer ReLU network through randomly masked subnetworks.
+
+Mathematics (theory.md §3; LK22 §3, Algorithm 1, eq. 9).  With the surrogate
+``f_m(W, x) = (1/√m) Σ_r m_r a_r σ(<w_r, x>)`` (no ``1/ξ`` rescaling) and the surrogate loss
+``L_m(W) = ½ ‖y − u_m(W)‖²``, whose gradient is
+
+    ∂L_m/∂w_r = (1/√m) Σ_i (f_m(W, x_i) − y_i) m_r a_r x_i 1{<w_r, x_i> ≥ 0},
+
+each global step k samples masks ``m_k^1..m_k^p``, starts every subnetwork from ``W_k``, runs
+τ local gradient steps ``W_{k,t+1}^l = W_{k,t}^l − η ∇L_{m_k^l}(W_{k,t}^l)`` and aggregates
+(LK22 eq. 9): ``w_{k+1,r} = w_{k,r}`` if ``N_{k,r} = Σ_l m^l_{k,r} = 0``, otherwise the mean
+of ``w^l_{k,τ,r}`` over the subnetworks containing r.  Only the first layer is trained.
+
+The tracked loss is the one the theorems bound (LK22 Thm 3/4): ``L_k = ‖y − ξ f(W_k, X)‖²``.
+
+Implementation.  A local step touches only the neurons of its subnetwork: their rows of W are
+gathered once per global step, and each step runs, per chunk of those neurons, one BLAS
+product for the gradient ``D X`` and one for the new pre-activations ``W_c X^T`` with the
+elementwise work fused into Numba kernels (:mod:`ntkcheck._train_kernels`); the cost scales
+with ξ·m.  The chunks of all p subnetworks of a phase are independent tasks for a thread pool
+(BLAS limited to one thread inside).  The chunking depends only on ``chunk_size``, and partial
+sums are reduced in a fixed order, so results are bit-identical for any ``n_threads``.
+``f(W_k, X)`` is updated incrementally from the chunks' partial sums (only neurons in two or
+more subnetworks need one extra product) and recomputed exactly every 100 global steps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import signal
+import threading
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from ._config import NumericalWarning
+from ._progress import Progress
+from ._rng import as_generator, seed_record
+from ._train_kernels import (
+    _backward_kernel,
+    _forward_kernel,
+    _max_row_dist_kernel,
+    _pattern_diff_kernel,
+    _row_dist_kernel,
+)
+from ._validation import check_int, check_scalar, check_W, check_X, check_y, check_array
+from .masks import _check_run_masks, _draw_step, _resolve_scheme, theta as _theta
+from .network import Network
+
+__all__ = ["train", "TrainResult", "Trajectory", "RECORD_ITEMS"]
+
+#: Optional (costly) trajectory items; the cheap ones are always recorded.
+RECORD_ITEMS = ("patterns", "lam_min_full", "lam_min_masked")
+_PRESETS = {"loss": (), "basic": ("patterns",), "full": RECORD_ITEMS}
+_REFRESH = 100  # recompute f(W_k, X) exactly every this many global steps
+
+
+@dataclass(frozen=True, eq=False)
+class Trajectory:
+    """Everything recorded along a run of Algorithm 1; K = global steps completed.
+
+    Attributes
+    ----------
+    loss : ndarray of shape (K+1,)
+        ``L_k = ‖y − ξ f(W_k, X)‖²`` (no ½; the loss of LK22 Thm 3/4).
+    sampled_loss : ndarray of shape (K,)
+        Mean over l of ``‖y − u_{m_k^l}(W_k)‖²`` right after sampling (first movement).
+    local_loss : ndarray of shape (K, τ, p)
+        ``‖y − u^l_{k,t}‖²`` after local step t = 1..τ of subnetwork l (second movement);
+        ``loss[k+1]`` is the third (aggregation).
+    max_movement : ndarray of shape (K+1,)
+        ``max_r ‖w_r(k) − w_r(0)‖`` (compare with R, R' of DZPS19, theory.md §6).
+    frobenius_movement : ndarray of shape (K+1,)
+        ``‖W_k − W_0‖_F``.
+    local_movement : ndarray of shape (K,)
+        ``max_{l,t,r} ‖w^l_{k,t,r} − w_{k,r}‖`` (LK22 Hypothesis 1).
+    neurons_uncovered, neurons_shared : ndarray of shape (K,)
+        Fraction of neurons with ``N_{k,r} = 0`` (kept unchanged) and with ``N_{k,r} ≥ 2``.
+    neurons_mean_count, neurons_max_count : ndarray of shape (K,)
+        Mean and maximum of ``N_{k,r}`` over r (E N = pξ).
+    subnet_size : ndarray of shape (K, p)
+        Number of neurons in each subnetwork.
+    theta : float
+        ``θ = 1 − (1 − ξ)^p`` (Bernoulli) or 1 (categorical).
+    xi : float
+        ξ.
+    pattern_change : ndarray of shape (K+1,) or None
+        Fraction of pairs (i, r) with ``1{<w_r(k), x_i> ≥ 0} ≠ 1{<w_r(0), x_i> ≥ 0}``
+        (record item ``"patterns"``).
+    lam_min_full : ndarray of shape (K+1,) or None
+        ``λ_min(H(W_k))`` of the full NTK (item ``"lam_min_full"``; O(n² m) per step).
+    lam_min_masked : ndarray of shape (K, τ, p) or None
+        ``λ_min(H(W^l_{k,t}, m^l_k))`` of the masked NTK (LK22 Def. 1) at which local step
+        t+1 takes its gradient, t = 0..τ−1 (item ``"lam_min_masked"``).
+    """
+
+    loss: np.ndarray
+    sampled_loss: np.ndarray
+    local_loss: np.ndarray
+    max_movement: np.ndarray
+    frobenius_movement: np.ndarray
+    local_movement: np.ndarray
+    neurons_uncovered: np.ndarray
+    neurons_shared: np.ndarray
+    neurons_mean_count: np.ndarray
+    neurons_max_count: np.ndarray
+    subnet_size: np.ndarray
+    theta: float
+    xi: float
+    pattern_change: np.ndarray | None = None
+    lam_min_full: np.ndarray | None = None
+    lam_min_masked: np.ndarray | None = None
+
+    @property
+    def steps(self) -> int:
+        """Number K of global steps completed."""
+        return int(self.sampled_loss.shape[0])
+
+
+@dataclass(frozen=True, eq=False)
+class TrainResult:
+    """Result of :func:`train`.
+
+    Attributes
+    ----------
+    W : ndarray of shape (m, d)
+        Weights ``W_K`` after the last completed global step (non-finite if it diverged).
+    network : Network
+        The initial network (``W_0 = network.W``, signs ``network.a``).
+    seed : int, dict or None
+        Record of the ``rng`` the masks were drawn from (None when ``masks`` was given).
+    config : dict
+        JSON-serialisable configuration (scheme, η, τ, p, ξ, θ, seeds, shapes, data hash...).
+    trajectory : Trajectory
+    status : {"completed", "diverged", "interrupted"}
+    message : str
+    """
+
+    W: np.ndarray
+    network: Network
+    seed: Any
+    config: dict
+    trajectory: Trajectory
+    status: str
+    message: str
+
+    @property
+    def W0(self) -> np.ndarray:
+        """Initial weights ``W_0``."""
+        return self.network.W
+
+    @property
+    def steps(self) -> int:
+        """Number K of global steps completed."""
+        return self.trajectory.steps
+
+
+def train(
+    X,
+    y,
+    net: Network,
+    *,
+    scheme: str,
+    eta: float,
+    global_steps: int,
+    local_steps: int = 1,
+    p: int = 1,
+    xi: float | None = None,
+    masks=None,
+    rng=None,
+    record="basic",
+    progress: bool = False,
+    n_threads: int | None = None,
+    chunk_size: int | None = None,
+) -> TrainResult:
+    """Train the first layer with LK22 Algorithm 1 (masked subnetworks, eq. 9 aggregation).
+
+    Parameters
+    ----------
+    X : array_like of shape (n, d)
+        Inputs (LK22 Assumption 1 asks for unit rows; any nonzero finite rows are accepted).
+    y : array_like of shape (n,)
+        Labels.
+    net : Network
+        Initial network from :func:`ntkcheck.init_network`; only ``W`` is trained.
+    scheme : {"gd", "dropout", "multi-sample-dropout", "ist-bernoulli", "ist-categorical", \
+"bernoulli", "categorical"}
+        Training scheme (theory.md §2, :mod:`ntkcheck.masks`). Its fixed parameters must agree
+        with ``p``, ``xi`` and ``local_steps``.
+    eta : float
+        Local step size η > 0.
+    global_steps : int
+        Number K >= 0 of global steps.
+    local_steps : int, default 1
+        Local steps τ >= 1 per global step.
+    p : int, default 1
+        Subnetworks per global step.
+    xi : float, optional
+        Keep probability ξ ∈ (0, 1]. Default: 1 for the Bernoulli schemes, 1/p for IST.
+    masks : array_like of shape (global_steps, p, m), optional
+        0/1 masks to use instead of sampling (replay). They must fit the scheme
+        (categorical: a partition of the neurons; ``"gd"``: all ones).
+    rng : None, int, SeedSequence or Generator
+        Randomness of the masks; global step k draws from the k-th stream of ``rng.spawn``
+        (:func:`ntkcheck.sample_masks` with ``steps=K`` returns the same masks).
+    record : {"loss", "basic", "full"} or iterable of str, default "basic"
+        Optional items on top of the always-recorded cheap ones: ``"loss"`` none,
+        ``"basic"`` ``("patterns",)`` (n·m bytes), ``"full"`` all of :data:`RECORD_ITEMS`;
+        or an explicit subset of ``("patterns", "lam_min_full", "lam_min_masked")``.
+    progress : bool, default False
+        Report progress on stderr.
+    n_threads : int, optional
+        Worker threads (default: the CPUs available). Results do not depend on it.
+    chunk_size : int, optional
+        Neurons per task (default from n). Fixes the summation order: runs agree bit for bit
+        for equal ``chunk_size``.
+
+    Returns
+    -------
+    TrainResult
+        ``status`` is ``"completed"``, ``"diverged"`` (non-finite loss or weights; the run
+        stops after recording that global step and a :class:`~ntkcheck.NumericalWarning` is
+        issued) or ``"interrupted"`` (KeyboardInterrupt; the global steps completed so far).
+
+    Raises
+    ------
+    TypeError, ValueError
+        Bad input, detected before any work (the message names the parameter).
+
+    Notes
+    -----
+    Algorithm 1 and eq. (9) of Liao & Kyrillidis (2022); identities checked in the tests are
+    those of theory.md §5.
+
+    Examples
+    --------
+    >>> from ntkcheck import init_network
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((8, 3)); X /= np.linalg.norm(X, axis=1, keepdims=True)
+    >>> net = init_network(3, 64, rng=1)
+    >>> res = train(X, np.sign(X[:, 0]), net, scheme="ist-categorical", p=2, eta=0.5,
+    ...             global_steps=20, local_steps=2, rng=2)
+    >>> res.status, res.trajectory.loss.shape, bool(res.trajectory.loss[-1] < res.trajectory.loss[0])
+    ('completed', (21,), True)
+    """
+    X = check_X(X)
+    n, d = X.shape
+    y = check_y(y, n)
+    if not isinstance(net, Network):
+        raise TypeError(f"`net` must be a Network (from ntkcheck.init_network), got {type(net).__name__}.")
+    W0 = check_array(check_W(net.W, d, "net.W"), "net.W")
+    m = W0.shape[0]
+    a = check_array(net.a, "net.a", shape=(m,))
+    eta = check_scalar(eta, "eta", min_val=0.0, closed="neither")
+    K = check_int(global_steps, "global_steps", min_val=0)
+    tau = check_int(local_steps, "local_steps", min_val=1)
+    p = check_int(p, "p", min_val=1)
+    kind, xi = _resolve_scheme(scheme, p, xi, tau)
+    if masks is not None:
+        masks = _check_run_masks(masks, K, p, m, kind, scheme)
+    items = _check_record(record)
+    if n_threads is None:
+        n_threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    n_threads = check_int(n_threads, "n_threads", min_val=1)
+    chunk = _default_chunk(n) if chunk_size is None else check_int(chunk_size, "chunk_size", min_val=1)
+    progress = bool(progress)
+    gen = as_generator(rng) if masks is None else None
+    seed = seed_record(rng) if masks is None else None
+    th = _theta(kind, xi, p)
+    config = dict(
+        scheme=scheme, kind=kind, eta=eta, global_steps=K, local_steps=tau, p=p, xi=xi, theta=th,
+        record=list(items), chunk_size=chunk, n=n, d=d, m=m, kappa=float(net.kappa),
+        init_seed=_jsonable(net.seed), mask_seed=_jsonable(seed),
+        masks=None if masks is None else "given, sha256=" + hashlib.sha256(np.packbits(masks)).hexdigest(),
+        data_sha256=hashlib.sha256(X.tobytes() + y.tobytes()).hexdigest(),
+    )
+
+    eng = _Engine(X, y, a, W0, eta, chunk, n_threads, "patterns" in items)
+    rec = _Recorder(K, tau, p, n, m, items)
+    W = W0.copy()
+    status, message = "completed", f"completed {K} global steps"
+    lam_fn = _lam_min_fn(X) if ("lam_min_full" in items or "lam_min_masked" in items) else None
+    bar = Progress(K, "train", enabled=progress)
+    try:
+        with threadpool_limits(limits=1, user_api="blas"), np.errstate(all="ignore"):
+            Sf = eng.init_state(W)
+            rec.start(y, xi * Sf / eng.sqrt_m, eng, lam_fn(W, m) if "lam_min_full" in items else None)
+            for k in range(K):
+                Mk = masks[k] if masks is not None else (
+                    np.ones((1, m), dtype=bool) if scheme == "gd" else _draw_step(gen.spawn(1)[0], m, p, kind, xi)
+                )
+                out = eng.global_step(W, Mk, tau, lam_fn if "lam_min_masked" in items else None)
+                Sf_new = Sf + out["dS"]
+                with _DeferSigint():
+                    W[out["gidx"]] = out["rows"]
+                    eng.commit(out)
+                    Sf = Sf_new
+                    rec.step(k, out, y, xi * Sf / eng.sqrt_m, eng)
+                if not out["finite"] or not np.isfinite(rec.loss[k + 1]):
+                    status = "diverged"
+                    message = (
+                        f"training diverged at global step {k + 1}: the loss or the weights became "
+                        f"non-finite (L={rec.loss[k + 1]!r}); eta={eta!r} is probably too large. "
+                        f"The trajectory up to and including that step is returned."
+                    )
+                    warnings.warn(message, NumericalWarning, stacklevel=2)
+                    break
+                if "lam_min_full" in items:
+                    rec.lam_full[k + 1] = lam_fn(W, m)
+                if (k + 1) % _REFRESH == 0 and k + 1 < K:
+                    Sf = eng.forward_rows(W, np.arange(m))
+                bar.update(k + 1, loss=float(rec.loss[k + 1]))
+    except KeyboardInterrupt:
+        status = "interrupted"
+        message = f"interrupted by the user after {rec.K} of {K} global steps; the partial run is returned."
+    finally:
+        eng.close()
+        bar.close(message if status != "completed" else None)
+    config["steps_completed"] = rec.K
+    W.setflags(write=False)
+    return TrainResult(W=W, network=net, seed=seed, config=config, trajectory=rec.trajectory(xi, th),
+                       status=status, message=message)
+
+
+# ----------------------------------------------------------------------------- engine
+
+
+class _Engine:
+    """Chunked, thread-parallel forward/backward passes over the active neurons."""
+
+    def __init__(self, X, y, a, W0, eta, chunk, n_threads, patterns):
+        self.X, self.XT, self.y, self.a, self.W0 = X, X.T, y, a, W0
+        self.n, self.d = X.shape
+        self.m = a.shape[0]
+        self.sqrt_m = math.sqrt(self.m)
+        self.lr = eta / self.sqrt_m
+        self.chunk = chunk
+        self.patterns = patterns
+        self.A0T = np.empty((self.m, self.n), dtype=np.uint8) if patterns else None
+        self.diff = np.zeros(self.m, dtype=np.int64)  # committed per-neuron pattern changes
+        self.diff_new = np.zeros(self.m, dtype=np.int64)  # scratch, valid on updated neurons
+        self.mv = np.zeros(self.m)  # committed ‖w_r(k) − w_r(0)‖
+        self.pool = ThreadPoolExecutor(n_threads) if n_threads > 1 else None
+        self.tls = threading.local()
+
+    def close(self):
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def _bufs(self):
+        t = self.tls
+        if not hasattr(t, "Z"):
+            t.Z = np.empty((self.chunk, self.n))
+            t.G = np.empty((self.chunk, self.d))
+            t.act = np.empty((self.chunk, self.n), dtype=np.uint8)
+        return t
+
+    def run(self, fn, tasks):
+        """Run independent tasks (serially, or on the pool); results in task order."""
+        if self.pool is None or len(tasks) <= 1:
+            return [fn(*t) for t in tasks]
+        futures = [self.pool.submit(_quiet, fn, t) for t in tasks]
+        return [f.result() for f in futures]
+
+    def _ranges(self, count):
+        return [(ci, s, min(s + self.chunk, count)) for ci, s in enumerate(range(0, count, self.chunk))]
+
+    def init_state(self, W):
+        """``Σ_r a_r σ(X w_r)`` at W_0 and the initial activation patterns."""
+        return self.forward_rows(W, np.arange(self.m), init=True)
+
+    def forward_rows(self, Wr, gidx, *, init=False, count_diff=False):
+        """``Σ_j a_{g_j} σ(X w_j)`` over the rows of ``Wr`` (global indices ``gidx``)."""
+        ranges = self._ranges(Wr.shape[0])
+        parts = np.empty((len(ranges), self.n))
+        ar = self.a[gidx]
+        ones = np.ones(len(gidx))
+
+        def task(ci, s, e):
+            t = self._bufs()
+            Z = t.Z[: e - s]
+            np.matmul(Wr[s:e], self.XT, out=Z)
+            act = self.A0T[s:e] if (init and self.patterns) else t.act[: e - s]
+            _forward_kernel(Z, ar[s:e], ones, False, parts[ci], parts[ci], act)
+            if count_diff:
+                _pattern_diff_kernel(act, self.A0T, gidx[s:e], ones[s:e], self.diff_new)
+
+        self.run(task, ranges)
+        return parts.sum(axis=0)
+
+    def global_step(self, W, Mk, tau, lam_fn):
+        """One global step from ``W`` (not modified); returns the new rows and all records."""
+        p, m = Mk.shape
+        n, y = self.n, self.y
+        N = Mk.sum(axis=0, dtype=np.int64)
+        first = np.argmax(Mk, axis=0)
+        subs = []
+        for l in range(p):
+            idx = np.flatnonzero(Mk[l])
+            subs.append(dict(
+                idx=idx, W=W[idx], a=self.a[idx], c_old=(first[idx] == l).astype(np.float64),
+                c_new=(N[idx] == 1).astype(np.float64), act=np.empty((idx.size, n), dtype=np.uint8),
+                ranges=self._ranges(idx.size),
+            ))
+        nch = max([len(s["ranges"]) for s in subs] + [1])
+        upart = np.empty((p, nch, n))
+        cold = np.empty((p, nch, n))
+        cnew = np.empty((p, nch, n))
+        tasks = [(l, ci, s, e) for l, sub in enumerate(subs) for ci, s, e in sub["ranges"]]
+        res = np.empty((p, n))
+        lr = self.lr
+
+        def f0(l, ci, s, e):
+            sub = subs[l]
+            Z = self._bufs().Z[: e - s]
+            np.matmul(sub["W"][s:e], self.XT, out=Z)
+            _forward_kernel(Z, sub["a"][s:e], sub["c_old"][s:e], True, upart[l, ci], cold[l, ci], sub["act"][s:e])
+
+        def bf(l, ci, s, e, final):
+            sub, t = subs[l], self._bufs()
+            c = e - s
+            Z, G, act = t.Z[:c], t.G[:c], sub["act"][s:e]
+            _backward_kernel(act, sub["a"][s:e], res[l], Z)
+            np.matmul(Z, self.X, out=G)
+            G *= lr
+            Wc = sub["W"][s:e]
+            Wc -= G
+            move = _max_row_dist_kernel(Wc, W, sub["idx"][s:e])
+            np.matmul(Wc, self.XT, out=Z)
+            _forward_kernel(Z, sub["a"][s:e], sub["c_new"][s:e], final, upart[l, ci], cnew[l, ci], act)
+            if final and self.patterns:
+                _pattern_diff_kernel(act, self.A0T, sub["idx"][s:e], sub["c_new"][s:e], self.diff_new)
+            return move
+
+        def outputs():
+            return np.stack([upart[l, : len(sub["ranges"])].sum(axis=0) for l, sub in enumerate(subs)]) / self.sqrt_m
+
+        self.run(f0, tasks)
+        u = outputs()
+        sampled = ((y - u) ** 2).sum(axis=1)
+        local = np.empty((tau, p))
+        lam = np.full((tau, p), np.nan) if lam_fn is not None else None
+        move = 0.0
+        for t in range(tau):
+            if lam_fn is not None:
+                lam[t] = [lam_fn(sub["W"], m) for sub in subs]
+            np.subtract(u, y, out=res)
+            final = t == tau - 1
+            moves = self.run(lambda *a: bf(*a, final), tasks)
+            move = max([move] + moves)
+            u = outputs()
+            local[t] = ((y - u) ** 2).sum(axis=1)
+
+        # Aggregation, LK22 eq. (9).
+        if N.max(initial=0) <= 1:
+            gidx = np.concatenate([s["idx"] for s in subs])
+            rows = np.concatenate([s["W"] for s in subs]) if gidx.size else np.empty((0, self.d))
+            multi = np.zeros(gidx.size, dtype=bool)
+        else:
+            gidx = np.flatnonzero(N > 0)
+            pos = np.full(m, -1, dtype=np.int64)
+            pos[gidx] = np.arange(gidx.size)
+            rows = np.zeros((gidx.size, self.d))
+            for sub in subs:
+                rows[pos[sub["idx"]]] += sub["W"]  # indices unique within one subnetwork
+            cnt = N[gidx]
+            rows /= cnt[:, None]
+            multi = cnt >= 2
+        dS = -sum(cold[l, : len(sub["ranges"])].sum(axis=0) for l, sub in enumerate(subs)) + sum(
+            cnew[l, : len(sub["ranges"])].sum(axis=0) for l, sub in enumerate(subs)
+        )
+        if multi.any():
+            dS = dS + self.forward_rows(rows[multi], gidx[multi], count_diff=self.patterns)
+        mv_new = np.empty(gidx.size)
+        _row_dist_kernel(rows, self.W0, gidx, mv_new)
+        return dict(
+            gidx=gidx, rows=rows, mv_new=mv_new, dS=dS, sampled=sampled.mean(), local=local,
+            move=move, lam=lam, finite=bool(np.isfinite(move) and np.isfinite(rows).all()),
+            N=N, sizes=np.array([s["idx"].size for s in subs], dtype=np.float64),
+        )
+
+    def commit(self, out):
+        """Make the step's per-neuron state current (called with SIGINT deferred)."""
+        g = out["gidx"]
+        self.mv[g] = out["mv_new"]
+        if self.patterns:
+            self.diff[g] = self.diff_new[g]
+
+
+class _Recorder:
+    """Preallocated trajectory arrays; ``K`` counts the committed global steps."""
+
+    def __init__(self, K, tau, p, n, m, items):
+        self.K, self.n, self.m, self.items = 0, n, m, items
+        nan = np.nan
+        self.loss = np.full(K + 1, nan)
+        self.sampled = np.full(K, nan)
+        self.local = np.full((K, tau, p), nan)
+        self.max_mv = np.full(K + 1, nan)
+        self.frob_mv = np.full(K + 1, nan)
+        self.local_mv = np.full(K, nan)
+        self.uncovered = np.full(K, nan)
+        self.shared = np.full(K, nan)
+        self.mean_cnt = np.full(K, nan)
+        self.max_cnt = np.full(K, nan)
+        self.sizes = np.full((K, p), nan)
+        self.pattern = np.full(K + 1, nan) if "patterns" in items else None
+        self.lam_full = np.full(K + 1, nan) if "lam_min_full" in items else None
+        self.lam_masked = np.full((K, tau, p), nan) if "lam_min_masked" in items else None
+
+    def _state(self, k, y, u, eng):
+        self.loss[k] = float(((y - u) ** 2).sum())
+        self.max_mv[k] = eng.mv.max()
+        self.frob_mv[k] = math.sqrt(float(eng.mv @ eng.mv))
+        if self.pattern is not None:
+            self.pattern[k] = eng.diff.sum() / (self.n * self.m)
+
+    def start(self, y, u, eng, lam0):
+        self._state(0, y, u, eng)
+        if self.lam_full is not None:
+            self.lam_full[0] = lam0
+
+    def step(self, k, out, y, u, eng):
+        self._state(k + 1, y, u, eng)
+        N = out["N"]
+        self.sampled[k] = out["sampled"]
+        self.local[k] = out["local"]
+        self.local_mv[k] = out["move"]
+        self.uncovered[k] = np.count_nonzero(N == 0) / self.m
+        self.shared[k] = np.count_nonzero(N >= 2) / self.m
+        self.mean_cnt[k] = N.mean()
+        self.max_cnt[k] = N.max()
+        self.sizes[k] = out["sizes"]
+        if self.lam_masked is not None:
+            self.lam_masked[k] = out["lam"]
+        self.K = k + 1
+
+    def trajectory(self, xi, th) -> Trajectory:
+        K = self.K
+
+        def cut(a, extra=0):
+            if a is None:
+                return None
+            a = np.array(a[: K + extra], dtype=np.float64)
+            a.setflags(write=False)
+            return a
+
+        return Trajectory(
+            loss=cut(self.loss, 1), sampled_loss=cut(self.sampled), local_loss=cut(self.local),
+            max_movement=cut(self.max_mv, 1), frobenius_movement=cut(self.frob_mv, 1),
+            local_movement=cut(self.local_mv), neurons_uncovered=cut(self.uncovered),
+            neurons_shared=cut(self.shared), neurons_mean_count=cut(self.mean_cnt),
+            neurons_max_count=cut(self.max_cnt), subnet_size=cut(self.sizes), theta=float(th),
+            xi=float(xi), pattern_change=cut(self.pattern, 1), lam_min_full=cut(self.lam_full, 1),
+            lam_min_masked=cut(self.lam_masked),
+        )
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+class _DeferSigint:
+    """Hold SIGINT while a global step is committed, so state and trajectory stay consistent."""
+
+    def __enter__(self):
+        self.received = False
+        self.old = None
+        if threading.current_thread() is threading.main_thread():
+            try:
+                self.old = signal.signal(signal.SIGINT, self._handler)
+            except (ValueError, TypeError):  # pragma: no cover - exotic embedding
+                self.old = None
+        return self
+
+    def _handler(self, signum, frame):
+        self.received = True
+
+    def __exit__(self, *exc):
+        if self.old is not None:
+            signal.signal(signal.SIGINT, self.old)
+            if self.received:
+                raise KeyboardInterrupt
+
+
+def _quiet(fn, args):
+    with np.errstate(all="ignore"):  # divergence is detected and reported by `train`
+        return fn(*args)
+
+
+def _check_record(record) -> tuple[str, ...]:
+    if isinstance(record, str):
+        if record in _PRESETS:
+            return _PRESETS[record]
+        raise ValueError(
+            f"`record` must be one of {list(_PRESETS)} or an iterable of items from "
+            f"{list(RECORD_ITEMS)}, got record={record!r}."
+        )
+    items = tuple(record)
+    bad = [i for i in items if i not in RECORD_ITEMS]
+    if bad:
+        raise ValueError(f"`record` items must be from {list(RECORD_ITEMS)}, got unknown item(s) {bad}.")
+    return tuple(i for i in RECORD_ITEMS if i in items)
+
+
+def _default_chunk(n: int) -> int:
+    """Neurons per task: a (chunk, n) float64 block of about 1 MiB (stays in L2)."""
+    return int(min(1024, max(32, (1 << 20) // (8 * n))))
+
+
+def _lam_min_fn(X):
+    """``λ_min`` of the (masked) NTK of a set of neuron rows, normalised by the full width m."""
+    from .eigen import min_eigenvalue
+    from .ntk import ntk_finite
+
+    def lam(Wr, m):
+        if Wr.shape[0] == 0:
+            return 0.0
+        H = ntk_finite(X, Wr) * (Wr.shape[0] / m)  # (1/m) Σ_{r active}: LK22 Def. 1
+        return min_eigenvalue(H)
+
+    return lam
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    return x
