@@ -27,8 +27,9 @@ SYM_RTOL = 1e-10
 PSD_ATOL = 1e-10
 PSD_RTOL = 1e-5
 
-#: Default number of neurons processed per streamed chunk in the finite-width kernels.
-DEFAULT_CHUNK = 8192
+#: Target size of one streamed chunk of float32 pre-activations (n x chunk) in the
+#: finite-width kernels; the chunk is 16384 neurons for n <= 1024 and shrinks beyond.
+DEFAULT_CHUNK_BYTES = 1 << 26
 
 
 class NumericalWarning(UserWarning):
