@@ -9,6 +9,16 @@ and puts measurements beside the theorems encoded in the sibling package :mod:`b
 
 from ._config import NumericalWarning
 from .eigen import eigenvalue_extremes, max_eigenvalue, min_eigenvalue
+from .ntk import (
+    angles,
+    firing_fraction,
+    firing_fraction_infinite,
+    ntk_at_init,
+    ntk_finite,
+    ntk_infinite,
+    ntk_output_finite,
+    ntk_output_infinite,
+)
 from .masks import sample_masks
 from .network import Network, init_network, network_output
 from .train import TrainResult, Trajectory, train
@@ -24,7 +34,15 @@ __all__ = [
     "network_output",
     "sample_masks",
     "train",
+    "angles",
     "eigenvalue_extremes",
+    "firing_fraction",
+    "firing_fraction_infinite",
     "max_eigenvalue",
     "min_eigenvalue",
+    "ntk_at_init",
+    "ntk_finite",
+    "ntk_infinite",
+    "ntk_output_finite",
+    "ntk_output_infinite",
 ]

@@ -227,7 +227,7 @@ def check_mask(mask, m: int, name: str = "mask"):
     lo, hi = arr.min(), arr.max()
     if lo < 0.0 or hi > 1.0:
         bad = int(np.flatnonzero((arr < 0) | (arr > 1))[0])
-        raise ValueError(f"entries of `{name}` must be in [0, 1], got {name}[{bad}]={arr[bad]!r}.")
+        raise ValueError(f"entries of `{name}` must be in [0, 1], got {name}[{bad}]={float(arr[bad])!r}.")
     binary = bool(np.all((arr == 0.0) | (arr == 1.0)))
     return arr, binary
 

@@ -195,7 +195,7 @@ def ntk_infinite(X, *, shift: float = 0.0) -> np.ndarray:
     """
     X = check_X(X)
     shift = check_scalar(shift, "shift")
-    G, norms, U = _gram_parts(X)
+    G, norms, U, sq = _gram_parts(X)
     if shift == 0.0:
         H = _angle_matrix(G, norms, U, complement=True)
         H *= G
@@ -204,7 +204,7 @@ def ntk_infinite(X, *, shift: float = 0.0) -> np.ndarray:
         phi = _angle_matrix(G, norms, U, complement=False)
         H = _orthant_probability(shift / norms, phi)
         H *= G
-    np.fill_diagonal(H, _diag_value(norms, shift))
+    np.fill_diagonal(H, _diag_value(sq, shift))
     return H
 
 
@@ -263,12 +263,12 @@ def ntk_output_infinite(X) -> np.ndarray:
     K : ndarray of shape (n, n)
     """
     X = check_X(X)
-    G, norms, U = _gram_parts(X)
+    G, norms, U, sq = _gram_parts(X)
     phi = _angle_matrix(G, norms, U, complement=False)
     K = np.sin(phi) + (np.pi - phi) * np.cos(phi)
     K *= np.outer(norms, norms)
     K *= 1.0 / (2.0 * math.pi)
-    np.fill_diagonal(K, 0.5 * norms**2)
+    np.fill_diagonal(K, 0.5 * sq)
     return K
 
 
@@ -333,7 +333,8 @@ def angles(X) -> np.ndarray:
     ndarray of shape (n, n)
     """
     X = check_X(X)
-    return _angle_matrix(*_gram_parts(X), complement=False)
+    G, norms, U, _ = _gram_parts(X)
+    return _angle_matrix(G, norms, U, complement=False)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -342,9 +343,10 @@ def angles(X) -> np.ndarray:
 def _gram_parts(X: np.ndarray):
     """Gram matrix (BLAS), row norms and unit rows."""
     G = X @ X.T
-    norms = np.sqrt(np.einsum("ij,ij->i", X, X))
+    sq = np.einsum("ij,ij->i", X, X)
+    norms = np.sqrt(sq)
     U = X / norms[:, None]
-    return G, norms, U
+    return G, norms, U, sq
 
 
 def _angle_matrix(G, norms, U, *, complement: bool) -> np.ndarray:
@@ -353,10 +355,9 @@ def _angle_matrix(G, norms, U, *, complement: bool) -> np.ndarray:
     return out
 
 
-def _diag_value(norms: np.ndarray, shift: float) -> np.ndarray:
+def _diag_value(sq: np.ndarray, shift: float) -> np.ndarray:
     """``H_ii = |x_i|^2 P(<w, x_i> >= b) = |x_i|^2 Phi(-b/|x_i|)``; exactly |x_i|^2/2 at b = 0."""
-    sq = norms**2
-    return 0.5 * sq if shift == 0.0 else sq * ndtr(-shift / norms)
+    return 0.5 * sq if shift == 0.0 else sq * ndtr(-shift / np.sqrt(sq))
 
 
 def _orthant_probability(h: np.ndarray, phi: np.ndarray) -> np.ndarray:
