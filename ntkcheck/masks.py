@@ -184,7 +184,7 @@ def _check_run_masks(masks, steps: int, p: int, m: int, kind: str, scheme: str) 
         if bad.any():
             k, l, r = (int(i) for i in np.argwhere(bad)[0])
             raise ValueError(
-                f"entries of `masks` must be 0 or 1, got masks[{k}, {l}, {r}]={arr[k, l, r]!r}."
+                f"entries of `masks` must be 0 or 1, got masks[{k}, {l}, {r}]={arr[k, l, r].item()!r}."
             )
     arr = arr.astype(bool, copy=False)
     if kind == "categorical":

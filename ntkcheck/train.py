@@ -98,6 +98,7 @@ class Trajectory:
     lam_min_masked : ndarray of shape (K, τ, p) or None
         ``λ_min(H(W^l_{k,t}, m^l_k))`` of the masked NTK (LK22 Def. 1) at which local step
         t+1 takes its gradient, t = 0..τ−1 (item ``"lam_min_masked"``).
+        Rounding-level negative eigenvalues of singular kernels are recorded as 0.
     """
 
     loss: np.ndarray
@@ -609,8 +610,8 @@ def _check_record(record) -> tuple[str, ...]:
 
 
 def _default_chunk(n: int) -> int:
-    """Neurons per task: a (chunk, n) float64 block of about 1 MiB (stays in L2)."""
-    return int(min(1024, max(32, (1 << 20) // (8 * n))))
+    """Neurons per task: a (chunk, n) float64 block of about 4 MiB (measured best at n=1000)."""
+    return int(min(2048, max(32, (1 << 22) // (8 * n))))
 
 
 def _lam_min_fn(X):
@@ -622,7 +623,11 @@ def _lam_min_fn(X):
         if Wr.shape[0] == 0:
             return 0.0
         H = ntk_finite(X, Wr) * (Wr.shape[0] / m)  # (1/m) Σ_{r active}: LK22 Def. 1
-        return min_eigenvalue(H)
+        with warnings.catch_warnings():
+            # a small subnetwork's kernel can be singular: its rounding-level negative
+            # λ_min is recorded as 0 without a warning per local step
+            warnings.simplefilter("ignore", NumericalWarning)
+            return min_eigenvalue(H)
 
     return lam
 

@@ -55,7 +55,7 @@ def algorithm1(X, y, W0, a, masks, eta, tau, xi):
         Final weights.
     history : dict
         ``loss`` (K+1,) = ‖y − ξ f(W_k, X)‖², ``sampled_loss`` (K,), ``local_loss`` (K, τ, p),
-        ``local_W`` list over k of the p local weight matrices after τ steps.
+        ``local_W``: ``local_W[k][l][t]`` = ``W^l_{k,t}``, t = 0..τ.
     """
     K, p, m = masks.shape
     ones = np.ones(m, dtype=bool)
@@ -70,10 +70,12 @@ def algorithm1(X, y, W0, a, masks, eta, tau, xi):
             mask = masks[k, l]
             samp.append(float(np.sum((y - outputs(W, a, mask, X)) ** 2)))
             V = W.copy()  # W_{k,0}^l = W_k
+            path = [V]
             for t in range(tau):
                 V = V - eta * grad_masked(V, a, mask, X, y)
                 loc[t, l] = float(np.sum((y - outputs(V, a, mask, X)) ** 2))
-            Wl.append(V)
+                path.append(V)
+            Wl.append(path)
         W_new = W.copy()
         for r in range(m):
             N = sum(int(masks[k, l, r]) for l in range(p))
@@ -81,7 +83,7 @@ def algorithm1(X, y, W0, a, masks, eta, tau, xi):
                 acc = np.zeros(W.shape[1])
                 for l in range(p):
                     if masks[k, l, r]:
-                        acc += Wl[l][r]
+                        acc += Wl[l][tau][r]
                 W_new[r] = acc / N
         W = W_new
         sampled.append(float(np.mean(samp)))
