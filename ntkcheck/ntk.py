@@ -112,7 +112,7 @@ def ntk_finite(X, W, *, mask=None, shift: float = 0.0, chunk: int | None = None)
     W = check_W(W, X.shape[1])
     mask, binary = check_mask(mask, W.shape[0])
     shift = check_scalar(shift, "shift")
-    chunk = _chunk_size(chunk, X.shape[0])
+    chunk = _chunk_size(chunk, X.shape[0], W.shape[0])
     counts = _coactivation_counts(
         X, lambda k: W[k * chunk : (k + 1) * chunk], W.shape[0], mask, binary, shift, chunk
     )
@@ -126,7 +126,7 @@ def ntk_at_init(X, m: int, *, kappa: float = 1.0, shift: float = 0.0, rng=None,
     Same as ``ntk_finite(X, W0, shift=shift)`` for a Gaussian ``W0`` of ``m`` rows, but ``W0`` is
     drawn one chunk at a time and never held whole, so ``m = 10^7`` costs O(n^2 + n chunk)
     memory. Chunk ``c`` draws from its own spawned stream, so the result depends only on
-    ``rng`` and ``chunk``.
+    ``rng``, ``m``, ``chunk`` and ``n`` (through the default chunk), never on the thread count.
 
     Parameters
     ----------
@@ -399,11 +399,19 @@ def _orthant_pairs(h, k, phi):
     return np.clip(out, 0.0, 1.0)
 
 
-def _chunk_size(chunk, n: int) -> int:
-    """Validate ``chunk`` or pick the default: pre-activations of about ``DEFAULT_CHUNK_BYTES``."""
+def _chunk_size(chunk, n: int, m: int | None = None) -> int:
+    """Validate ``chunk`` or pick the default.
+
+    The default keeps one chunk's float32 pre-activations near ``DEFAULT_CHUNK_BYTES`` (16384
+    neurons for n <= 1024) and, for small widths, splits ``m`` so every thread gets a chunk.
+    """
     if chunk is None:
         c = DEFAULT_CHUNK_BYTES // (4 * max(n, 1))
-        return int(min(16384, max(512, c // 64 * 64)))
+        c = min(16384, max(512, c // 64 * 64))
+        if m is not None:
+            per_thread = -(-m // numba.get_num_threads())
+            c = min(c, max(512, -(-per_thread // 64) * 64))
+        return int(c)
     return check_int(chunk, "chunk", min_val=64)
 
 
