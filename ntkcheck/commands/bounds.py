@@ -5,9 +5,11 @@ Actions::
     ntkcheck bounds list [--provenance PAPER|STRUCT|EXACT]
     ntkcheck bounds show NAME [--latex] [--claims]
     ntkcheck bounds show --file THEOREM.toml [--latex]
-    ntkcheck bounds evaluate NAME KEY name=value ...       (or --file PATH instead of NAME)
-    ntkcheck bounds check NAME name=value ...              (exit 1 if a hypothesis is violated)
-    ntkcheck bounds solve NAME KEY VAR name=value ...      (e.g. smallest m, largest eta)
+    ntkcheck bounds evaluate THEOREM KEY name=value ...
+    ntkcheck bounds check THEOREM name=value ...           (exit 1 if a hypothesis is violated)
+    ntkcheck bounds solve THEOREM KEY VAR name=value ...   (e.g. smallest m, largest eta)
+
+THEOREM is a built-in name or the path of a user theorem ending in ``.toml``.
 
 Values are parsed by the safe formula parser of :mod:`bounds.parse` (``lambda_0=1/10`` and
 ``delta=0.05`` both work).  Exit codes: 0 success, 1 hypothesis violated or claim failed,
@@ -36,7 +38,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.set_defaults(func=_list)
 
     p = actions.add_parser("show", help="show a theorem (built-in NAME or --file PATH)")
-    _add_source(p)
+    p.add_argument("name", nargs="?", help="built-in theorem name (see `bounds list`)")
+    p.add_argument("--file", metavar="PATH", help="a user theorem in TOML instead of NAME")
     p.add_argument("--latex", action="store_true", help="print expressions as LaTeX")
     p.add_argument("--claims", action="store_true", help="check the qualitative claims")
     p.set_defaults(func=_show)
@@ -110,17 +113,18 @@ def _solve(args) -> int:
 
 # -- helpers --------------------------------------------------------------------------------
 def _add_source(p) -> None:
-    p.add_argument("name", nargs="?", help="built-in theorem name (see `bounds list`)")
-    p.add_argument("--file", metavar="PATH", help="a user theorem in TOML instead of NAME")
+    p.add_argument("name", metavar="THEOREM",
+                   help="built-in theorem name (see `bounds list`) or a user theorem PATH.toml")
 
 
 def _theorem(args):
     import bounds
 
-    if bool(args.name) == bool(args.file):
+    file = getattr(args, "file", None)
+    if bool(args.name) == bool(file):
         raise ValueError("give either a theorem NAME or --file PATH (not both, not neither)")
-    if args.file:
-        return bounds.load(args.file)
+    if file or args.name.endswith(".toml"):
+        return bounds.load(file or args.name)
     return bounds.get(args.name)
 
 
