@@ -178,23 +178,41 @@ def _pair_angle(c, U, i, j):
 
 @njit(inline="always", **NJIT_OPTS)
 def _angle_row(G, norms, U, i, Phi, complement):
-    """Row i (j > i) of the angle matrix, or of its complement pi - phi; mirrored to column i."""
+    """Row i (j > i) of the angle matrix, or of its complement pi - phi (upper triangle only)."""
     n = U.shape[0]
     for j in range(i + 1, n):
         c = min(1.0, max(-1.0, G[i, j] / (norms[i] * norms[j])))
         phi, comp = _pair_angle(c, U, i, j)
-        v = comp if complement else phi
-        Phi[i, j] = v
-        Phi[j, i] = v
+        Phi[i, j] = comp if complement else phi
+
+
+_TILE = 64
+
+
+@njit(parallel=True, **NJIT_OPTS)
+def _mirror_upper_kernel(A):
+    """Copy the strict upper triangle of A onto the lower one, tile by tile (cache-friendly)."""
+    n = A.shape[0]
+    nt = (n + _TILE - 1) // _TILE
+    for bi in prange(nt):
+        i0 = bi * _TILE
+        i1 = min(n, i0 + _TILE)
+        for bj in range(bi, nt):
+            j0 = bj * _TILE
+            j1 = min(n, j0 + _TILE)
+            for i in range(i0, i1):
+                for j in range(max(j0, i + 1), j1):
+                    A[j, i] = A[i, j]
 
 
 @njit(parallel=True, **NJIT_OPTS)
 def _angles_kernel(G, norms, U, complement, Phi):
-    """Phi[i, j] = phi_ij (or pi - phi_ij if ``complement``) for the rows of X.
+    """Upper triangle of Phi[i, j] = phi_ij (or pi - phi_ij if ``complement``).
 
     G (n, n) Gram matrix X X^T, norms (n,) row norms, U (n, d) unit rows.  The diagonal is
-    set to phi_ii = 0 exactly (pi if ``complement``).  Rows t and n-1-t form one task so the
-    triangular work is balanced over threads.
+    set to phi_ii = 0 exactly (pi if ``complement``); the caller mirrors the upper triangle
+    with :func:`_mirror_upper_kernel`.  Rows t and n-1-t form one task so the triangular work
+    is balanced over threads.
     """
     n = U.shape[0]
     diag = math.pi if complement else 0.0

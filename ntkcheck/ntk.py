@@ -43,6 +43,7 @@ from ._config import DEFAULT_CHUNK_BYTES, FLOAT
 from ._ntk_kernels import (
     _accumulate_counts_kernel,
     _angles_kernel,
+    _mirror_upper_kernel,
     _pack_patterns_kernel,
     _prepare_chunk_kernel,
 )
@@ -352,6 +353,7 @@ def _gram_parts(X: np.ndarray):
 def _angle_matrix(G, norms, U, *, complement: bool) -> np.ndarray:
     out = np.empty_like(G)
     _angles_kernel(G, norms, U, complement, out)
+    _mirror_upper_kernel(out)
     return out
 
 
