@@ -28,6 +28,7 @@ import sympy as sp
 from sympy.core.relational import Relational
 
 from . import symbols as _symbols
+from ._solve import unique_root as _unique_root
 from ._reports import (SATISFIED, UNDECIDED, VIOLATED, Bound, Claim, HypothesisCheck,
                        HypothesisReport, HypothesisViolation, truth)
 
@@ -459,6 +460,8 @@ def _value(name: str, value, sym: sp.Symbol, namespace: Optional[dict]) -> sp.Ex
         if not math.isfinite(float(value)):
             raise ValueError(f"`{name}` must be finite, got {name}={value!r}")
         value = sp.Rational(repr(float(value)))
+    elif isinstance(value, sp.Float):
+        value = sp.Rational(str(value))
     elif isinstance(value, sp.Basic):
         if not isinstance(value, sp.Expr):
             raise TypeError(f"`{name}` must be a SymPy expression, got {value!r}")
@@ -514,54 +517,3 @@ def _to_float(expr: sp.Basic, where: str) -> float:
 
 def _fmt(subs: Mapping) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(subs.items(), key=lambda t: str(t[0])))
-
-
-def _unique_root(fx: sp.Expr, x: sp.Symbol, where: str) -> sp.Expr:
-    """The unique admissible real root of `fx` in `x` (symbolic first, then numeric)."""
-    roots = []
-    try:
-        for root in sp.solve(fx, x):
-            value = _maybe_float(root)
-            if value is not None and (not x.is_positive or value > 0):
-                roots.append(root)
-    except NotImplementedError:
-        roots = []
-    if not roots:
-        roots = _numeric_roots(fx, x)
-    distinct = sorted({round(_to_float(r, where), 12): r for r in roots}.items())
-    if not distinct:
-        raise ValueError(f"{where}: no admissible solution")
-    if len(distinct) > 1:
-        raise ValueError(f"{where}: several boundaries {[v for v, _ in distinct]}")
-    return distinct[0][1]
-
-
-def _numeric_roots(fx: sp.Expr, x: sp.Symbol) -> list:
-    """Sign changes of `fx` on a log grid of (1e-30, 1e30), refined by bisection."""
-    fn = sp.lambdify([x], fx, modules="mpmath")
-    grid = [10.0 ** (e / 10) for e in range(-300, 301)]
-
-    def sign(t):
-        try:
-            v = complex(fn(t))
-        except (ValueError, ZeroDivisionError, OverflowError):
-            return None
-        return None if abs(v.imag) > 0 or math.isnan(v.real) else (v.real > 0) - (v.real < 0)
-
-    roots, prev = [], (grid[0], sign(grid[0]))
-    for t in grid[1:]:
-        s = sign(t)
-        if s is not None and prev[1] is not None and s * prev[1] < 0:
-            lo, hi, s_lo = prev[0], t, prev[1]
-            for _ in range(200):
-                mid = math.sqrt(lo * hi)
-                s_mid = sign(mid)
-                if s_mid == 0:
-                    lo = hi = mid
-                    break
-                lo, hi = (mid, hi) if s_mid == s_lo else (lo, mid)
-            roots.append(sp.Float(math.sqrt(lo * hi), 17))
-        elif s == 0:
-            roots.append(sp.Float(t, 17))
-        prev = (t, s)
-    return roots

@@ -247,3 +247,12 @@ def test_latex_of_every_expression_is_balanced(name):
             depth += {"{": 1, "}": -1}.get(ch, 0)
             assert depth >= 0, (key, text)
         assert depth == 0 and text.count(r"\left") == text.count(r"\right"), (key, text)
+
+
+def test_solve_for_falls_back_to_a_numeric_root():
+    # sympy.solve cannot invert n^4 log^3(n/delta); the log-grid bisection must
+    sy = bounds.get("song_yang2019.thm")
+    bn = sy.solve_for("width", "n", m=10**12, lambda_0=0.5, delta=0.1)
+    n_star = bn.value
+    assert n_star**4 * math.log(n_star / 0.1) ** 3 / 0.0625 == pytest.approx(1e12, rel=1e-9)
+    assert bn.relation == "<=" and bn.integer == math.floor(n_star)

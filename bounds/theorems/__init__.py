@@ -1,0 +1,1 @@
+"""One module per paper, one :class:`bounds.Theorem` object per statement (see :mod:`bounds.registry`)."""
