@@ -9,8 +9,10 @@ questions are first moved onto variables whose assumptions carry the domain:
 
 with fresh positive ``u, v, w``.  Treating θ as independent of ξ *enlarges* the domain, so a sign
 proved afterwards holds on the true domain (the check is sound but may answer None).
-Monotonicity in an integer variable (p, τ, K) is tested by the forward difference
-``f(x + 1) − f(x)``, in a real variable by the derivative.
+Logarithms are then expanded with ``force=True`` (``log(ab) = log a + log b``), which is valid
+because every variable is positive on the domain.  Monotonicity in an integer variable
+(p, τ, K) is tested by the forward difference ``f(x + 1) − f(x)``, in a real variable by the
+derivative.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ def equal(a: sp.Expr, b: sp.Expr) -> Optional[bool]:
 
 def on_domain(expr: sp.Expr) -> sp.Expr:
     """Rewrite `expr` with ξ ∈ (0,1) and θ ∈ (0,1) carried by positive variables."""
-    expr = sp.expand_power_exp(sp.expand_power_base(expr, force=True))
+    expr = sp.expand_power_exp(expr)
     expr = expr.subs(sp.Pow(1 - xi, p), 1 - 1 / (1 + _V))
     expr = expr.xreplace({xi: 1 / (1 + _U), delta: 1 / (1 + _W)})
     return sp.factor(sp.simplify(sp.expand_log(expr, force=True)))
