@@ -30,6 +30,7 @@ __all__ = [
     "check_W",
     "check_mask",
     "check_square",
+    "check_float_dtype",
 ]
 
 _CHECK_CHUNK_ELEMENTS = 1 << 22  # finiteness is checked in slabs of this many elements
@@ -230,6 +231,17 @@ def check_mask(mask, m: int, name: str = "mask"):
         raise ValueError(f"entries of `{name}` must be in [0, 1], got {name}[{bad}]={float(arr[bad])!r}.")
     binary = bool(np.all((arr == 0.0) | (arr == 1.0)))
     return arr, binary
+
+
+def check_float_dtype(dtype, name: str = "dtype"):
+    """Accept float64 or float32 (as a dtype, type or name); return the ``numpy.dtype``."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"`{name}` must be numpy.float64 or numpy.float32, got {dtype!r}.") from exc
+    if dt not in (np.dtype(np.float64), np.dtype(np.float32)):
+        raise ValueError(f"`{name}` must be numpy.float64 or numpy.float32, got {dt}.")
+    return dt
 
 
 def check_square(H, name: str = "H") -> np.ndarray:

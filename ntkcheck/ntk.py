@@ -40,6 +40,7 @@ from scipy.linalg.blas import dsyrk
 from scipy.special import ndtr, owens_t
 
 from ._config import DEFAULT_CHUNK_BYTES, FLOAT
+from ._progress import Progress
 from ._ntk_kernels import (
     _accumulate_counts_kernel,
     _angles_kernel,
@@ -48,7 +49,7 @@ from ._ntk_kernels import (
     _prepare_chunk_kernel,
 )
 from ._rng import as_generator
-from ._validation import check_int, check_mask, check_scalar, check_W, check_X
+from ._validation import check_float_dtype, check_int, check_mask, check_scalar, check_W, check_X
 
 __all__ = [
     "ntk_finite",
@@ -64,7 +65,8 @@ __all__ = [
 _ALL_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
-def ntk_finite(X, W, *, mask=None, shift: float = 0.0, chunk: int | None = None) -> np.ndarray:
+def ntk_finite(X, W, *, mask=None, shift: float = 0.0, chunk: int | None = None,
+               progress: bool = False, dtype=np.float64) -> np.ndarray:
     """Finite-width first-layer NTK ``H(W, mask)`` of the two-layer (shifted) ReLU network.
 
     ``H_ij = (1/m) <x_i, x_j> sum_r mask_r 1{<w_r, x_i> >= shift} 1{<w_r, x_j> >= shift}``
@@ -83,6 +85,10 @@ def ntk_finite(X, W, *, mask=None, shift: float = 0.0, chunk: int | None = None)
     chunk : int, optional
         Neurons per streamed chunk (memory about ``5 n chunk`` bytes for the pre-activations
         and patterns). Default: 16384 for n <= 1024, shrinking so that this stays near 80 MB.
+    progress : bool, default False
+        Report progress over the chunks on stderr (useful for widths of 10^6 and more).
+    dtype : {numpy.float64, numpy.float32}, default numpy.float64
+        dtype of the result (computed in float64 either way).
 
     Returns
     -------
@@ -114,14 +120,15 @@ def ntk_finite(X, W, *, mask=None, shift: float = 0.0, chunk: int | None = None)
     mask, binary = check_mask(mask, W.shape[0])
     shift = check_scalar(shift, "shift")
     chunk = _chunk_size(chunk, X.shape[0], W.shape[0])
+    dtype = check_float_dtype(dtype)
     counts = _coactivation_counts(
-        X, lambda k: W[k * chunk : (k + 1) * chunk], W.shape[0], mask, binary, shift, chunk
+        X, lambda k: W[k * chunk : (k + 1) * chunk], W.shape[0], mask, binary, shift, chunk, progress
     )
-    return _finish_first_layer(X, counts, W.shape[0])
+    return _finish_first_layer(X, counts, W.shape[0]).astype(dtype, copy=False)
 
 
 def ntk_at_init(X, m: int, *, kappa: float = 1.0, shift: float = 0.0, rng=None,
-                chunk: int | None = None) -> np.ndarray:
+                chunk: int | None = None, progress: bool = False, dtype=np.float64) -> np.ndarray:
     """First-layer NTK ``H(0)`` at a random initialisation ``w_r ~ N(0, kappa^2 I)``, streamed.
 
     Same as ``ntk_finite(X, W0, shift=shift)`` for a Gaussian ``W0`` of ``m`` rows, but ``W0`` is
@@ -140,6 +147,10 @@ def ntk_at_init(X, m: int, *, kappa: float = 1.0, shift: float = 0.0, rng=None,
     rng : None, int, SeedSequence or Generator
     chunk : int, optional
         Neurons per streamed chunk (see :func:`ntk_finite`).
+    progress : bool, default False
+        Report progress over the chunks on stderr.
+    dtype : {numpy.float64, numpy.float32}, default numpy.float64
+        dtype of the result (computed in float64 either way).
 
     Returns
     -------
@@ -150,6 +161,7 @@ def ntk_at_init(X, m: int, *, kappa: float = 1.0, shift: float = 0.0, rng=None,
     kappa = check_scalar(kappa, "kappa", min_val=0.0, closed="neither")
     shift = check_scalar(shift, "shift")
     chunk = _chunk_size(chunk, X.shape[0])
+    dtype = check_float_dtype(dtype)
     rng = as_generator(rng)
     d = X.shape[1]
     streams = rng.spawn(-(-m // chunk))
@@ -157,11 +169,11 @@ def ntk_at_init(X, m: int, *, kappa: float = 1.0, shift: float = 0.0, rng=None,
     def gaussian_chunk(k):
         return kappa * streams[k].standard_normal((min(chunk, m - k * chunk), d))
 
-    counts = _coactivation_counts(X, gaussian_chunk, m, None, True, shift, chunk)
-    return _finish_first_layer(X, counts, m)
+    counts = _coactivation_counts(X, gaussian_chunk, m, None, True, shift, chunk, progress)
+    return _finish_first_layer(X, counts, m).astype(dtype, copy=False)
 
 
-def ntk_infinite(X, *, shift: float = 0.0) -> np.ndarray:
+def ntk_infinite(X, *, shift: float = 0.0, dtype=np.float64) -> np.ndarray:
     """Infinite-width first-layer NTK ``H_inf`` (w ~ N(0, I)), for any row norms.
 
     ``H_inf_ij = <x_i, x_j> P(<w, x_i> >= b, <w, x_j> >= b)``; for ``b = 0`` this is
@@ -181,10 +193,12 @@ def ntk_infinite(X, *, shift: float = 0.0) -> np.ndarray:
     ----------
     X : array_like of shape (n, d)
     shift : float, default 0.0
+    dtype : {numpy.float64, numpy.float32}, default numpy.float64
+        dtype of the result (computed in float64 either way).
 
     Returns
     -------
-    H : ndarray of shape (n, n), float64
+    H : ndarray of shape (n, n), float64 unless ``dtype`` says otherwise
 
     Examples
     --------
@@ -196,6 +210,7 @@ def ntk_infinite(X, *, shift: float = 0.0) -> np.ndarray:
     """
     X = check_X(X)
     shift = check_scalar(shift, "shift")
+    dtype = check_float_dtype(dtype)
     G, norms, U, sq = _gram_parts(X)
     if shift == 0.0:
         H = _angle_matrix(G, norms, U, complement=True)
@@ -206,7 +221,7 @@ def ntk_infinite(X, *, shift: float = 0.0) -> np.ndarray:
         H = _orthant_probability(shift / norms, phi)
         H *= G
     np.fill_diagonal(H, _diag_value(sq, shift))
-    return H
+    return H.astype(dtype, copy=False)
 
 
 def ntk_output_finite(X, W, *, mask=None, shift: float = 0.0, chunk: int | None = None) -> np.ndarray:
@@ -432,7 +447,7 @@ def _f32_ok(max_abs: float, min_nonzero: float) -> bool:
     return max_abs <= _F32_RANGE[1] and (min_nonzero >= _F32_RANGE[0] or not np.isfinite(min_nonzero))
 
 
-def _coactivation_counts(X, weight_chunk, m, mask, binary, shift, chunk) -> np.ndarray:
+def _coactivation_counts(X, weight_chunk, m, mask, binary, shift, chunk, progress=False) -> np.ndarray:
     """Upper triangle of ``C_ij = sum_r mask_r 1_{ir} 1_{jr}`` streamed over neuron chunks.
 
     ``weight_chunk(k)`` returns the weights of neurons ``k*chunk ... (k+1)*chunk - 1``.
@@ -478,6 +493,8 @@ def _coactivation_counts(X, weight_chunk, m, mask, binary, shift, chunk) -> np.n
                for _ in range(n_workers)]
     lock = threading.Lock()
     claimed = iter(range(n_chunks))
+    bar = Progress(n_chunks, desc=f"ntk n={n} m={m}", enabled=progress)
+    done = [0]
 
     def run(worker):
         while True:
@@ -486,6 +503,9 @@ def _coactivation_counts(X, weight_chunk, m, mask, binary, shift, chunk) -> np.n
             if k is None:
                 return
             worker.add(k * chunk, weight_chunk(k))
+            with lock:
+                done[0] += 1
+                bar.update(done[0])
 
     with threadpool_limits(limits=1, user_api="blas"):
         if n_workers == 1:
@@ -494,6 +514,7 @@ def _coactivation_counts(X, weight_chunk, m, mask, binary, shift, chunk) -> np.n
             with ThreadPoolExecutor(n_workers) as pool:
                 for fut in [pool.submit(run, w) for w in workers]:
                     fut.result()
+    bar.close()
     C = workers[0].C[:n, :n].astype(FLOAT)
     for w in workers[1:]:
         C += w.C[:n, :n]

@@ -332,6 +332,19 @@ def test_lambda0_positive_for_nonparallel_data_and_zero_for_parallel():
         assert abs(lam) < 1e-12
 
 
+def test_dtype_option_and_progress_report(capsys):
+    _, X, W = _data(23, 6, 3, 2000)
+    H = ntk_finite(X, W)
+    H32 = ntk_finite(X, W, dtype=np.float32, chunk=512, progress=True)
+    assert H32.dtype == np.float32
+    npt.assert_allclose(H32, H, rtol=1e-6)
+    assert "[ntk n=6 m=2000] 4/4" in capsys.readouterr().err
+    assert ntk_infinite(X, dtype="float32").dtype == np.float32
+    assert ntk_at_init(X, 100, rng=0, dtype=np.float32).dtype == np.float32
+    with pytest.raises(ValueError, match=r"`dtype` must be numpy.float64 or numpy.float32, got int64"):
+        ntk_infinite(X, dtype=np.int64)
+
+
 # ----------------------------------------------------------------- bad input
 
 
