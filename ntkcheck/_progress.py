@@ -8,12 +8,15 @@ Usage::
             bar.update(k + 1, loss=L)
 
 Disabled reporters cost one attribute check per update.  Output is throttled to at most one
-line every ``min_interval`` seconds (plus the final line).
+line every ``min_interval`` seconds (plus the final line).  :class:`DeferSigint` lets a long
+run commit one step atomically with respect to Ctrl-C.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import time
 
 
@@ -85,3 +88,32 @@ def _fmt(v) -> str:
     if isinstance(v, float):
         return f"{v:.4g}"
     return str(v)
+
+
+class DeferSigint:
+    """Hold Ctrl-C (SIGINT) while a unit of work is committed; re-raise it afterwards.
+
+    Long runs catch ``KeyboardInterrupt`` to return a partial result; wrapping the few
+    statements that commit one step in ``with DeferSigint():`` keeps that result consistent
+    (an interrupt arriving inside is raised as ``KeyboardInterrupt`` when the block ends).
+    Outside the main thread it does nothing.
+    """
+
+    def __enter__(self):
+        self.received = False
+        self.old = None
+        if threading.current_thread() is threading.main_thread():
+            try:
+                self.old = signal.signal(signal.SIGINT, self._handler)
+            except (ValueError, TypeError):  # pragma: no cover - exotic embedding
+                self.old = None
+        return self
+
+    def _handler(self, signum, frame):
+        self.received = True
+
+    def __exit__(self, *exc):
+        if self.old is not None:
+            signal.signal(signal.SIGINT, self.old)
+            if self.received:
+                raise KeyboardInterrupt

@@ -29,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import signal
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -40,7 +39,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ._config import NumericalWarning
-from ._progress import Progress
+from ._progress import DeferSigint, Progress
 from ._rng import as_generator, seed_record
 from ._train_kernels import (
     _backward_kernel,
@@ -277,7 +276,7 @@ def train(
     config = dict(
         scheme=scheme, kind=kind, eta=eta, global_steps=K, local_steps=tau, p=p, xi=xi, theta=th,
         record=list(items), chunk_size=chunk, n=n, d=d, m=m, kappa=float(net.kappa),
-        init_seed=_jsonable(net.seed), mask_seed=_jsonable(seed),
+        init_seed=net.seed, mask_seed=seed,
         masks=None if masks is None else "given, sha256=" + hashlib.sha256(np.packbits(masks)).hexdigest(),
         data_sha256=hashlib.sha256(X.tobytes() + y.tobytes()).hexdigest(),
     )
@@ -298,7 +297,7 @@ def train(
                 )
                 out = eng.global_step(W, Mk, tau, lam_fn if "lam_min_masked" in items else None)
                 Sf_new = Sf + out["dS"]
-                with _DeferSigint():
+                with DeferSigint():
                     W[out["gidx"]] = out["rows"]
                     eng.commit(out)
                     Sf = Sf_new
@@ -566,29 +565,6 @@ class _Recorder:
 # ----------------------------------------------------------------------------- helpers
 
 
-class _DeferSigint:
-    """Hold SIGINT while a global step is committed, so state and trajectory stay consistent."""
-
-    def __enter__(self):
-        self.received = False
-        self.old = None
-        if threading.current_thread() is threading.main_thread():
-            try:
-                self.old = signal.signal(signal.SIGINT, self._handler)
-            except (ValueError, TypeError):  # pragma: no cover - exotic embedding
-                self.old = None
-        return self
-
-    def _handler(self, signum, frame):
-        self.received = True
-
-    def __exit__(self, *exc):
-        if self.old is not None:
-            signal.signal(signal.SIGINT, self.old)
-            if self.received:
-                raise KeyboardInterrupt
-
-
 def _quiet(fn, args):
     with np.errstate(all="ignore"):  # divergence is detected and reported by `train`
         return fn(*args)
@@ -630,13 +606,3 @@ def _lam_min_fn(X):
             return min_eigenvalue(H)
 
     return lam
-
-
-def _jsonable(x):
-    if isinstance(x, dict):
-        return {k: _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    return x

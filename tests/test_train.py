@@ -5,7 +5,10 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
+import os
 import re
+import signal
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +16,7 @@ import numpy.testing as npt
 import pytest
 
 from ntkcheck import NumericalWarning, init_network, network_output, sample_masks, train
+from ntkcheck._progress import DeferSigint
 from ntkcheck.network import Network
 
 from .conftest import ATOL_EXACT, RTOL_EXACT, unit_rows
@@ -236,6 +240,32 @@ def test_keyboard_interrupt_returns_completed_steps(monkeypatch):
     ref = train(X, y, net, global_steps=3, masks=M[:3], **kw)
     assert res.status == "interrupted" and res.steps == 3 and "3 of 6" in res.message
     _assert_identical(res, ref)
+
+
+def test_real_sigint_mid_run_returns_consistent_partial_result():
+    # a real Ctrl-C from another thread, with the thread pool busy: the steps completed are kept
+    # and the returned weights are exactly those of a run of that many steps.
+    X, y, net = _problem(n=30, m=200, seed=9)
+    K = 200000
+    kw = dict(scheme="bernoulli", eta=0.05, p=3, xi=0.5, chunk_size=16, n_threads=2, record="loss")
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        res = train(X, y, net, global_steps=K, rng=5, **kw)
+    finally:
+        timer.cancel()
+    assert res.status == "interrupted" and 0 < res.steps < K
+    ref = train(X, y, net, global_steps=res.steps, rng=5, **kw)
+    _assert_identical(res, ref)
+
+
+def test_defer_sigint_delays_the_interrupt():
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with DeferSigint():
+            os.kill(os.getpid(), signal.SIGINT)
+            done.append(1)  # still runs: the interrupt waits for the end of the block
+    assert done == [1]
 
 
 def test_progress_goes_to_stderr(capsys):
