@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import numpy.testing as npt
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ntkcheck import NumericalWarning, init_network, network_output, sample_masks, train
 from ntkcheck._progress import DeferSigint
@@ -77,6 +79,26 @@ def test_replayed_masks_match_naive_algorithm1(scheme, p, xi, xi_ref, tau):
     lam = np.array([[[_naive_lam_min(X, h["local_W"][k][l][t], M[k, l]) for l in range(p)]
                      for t in range(tau)] for k in range(K)])
     npt.assert_allclose(tr.lam_min_masked, lam, rtol=1e-8, atol=1e-12)
+
+
+@given(n=st.integers(1, 7), d=st.integers(1, 4), m=st.integers(1, 13), p=st.integers(1, 4),
+       tau=st.integers(1, 3), categorical=st.booleans(), xi=st.floats(0.05, 1.0), chunk=st.integers(1, 6),
+       seed=st.integers(0, 2**31))
+def test_property_replay_matches_naive_algorithm1(n, d, m, p, tau, categorical, xi, chunk, seed):
+    # arbitrary small shapes (incl. empty subnetworks, d = 1, one input), chunkings and masks
+    rng = np.random.default_rng(seed)
+    X = unit_rows(rng.standard_normal((n, d)) + 1e-3)
+    y = rng.standard_normal(n)
+    net = init_network(d, m, kappa=float(rng.uniform(0.1, 2.0)), rng=seed)
+    kind = "categorical" if categorical else "bernoulli"
+    xi = 1.0 / p if categorical else xi
+    M = sample_masks(m, p, kind=kind, xi=xi, steps=3, rng=seed + 1)
+    res = train(X, y, net, scheme=kind, eta=0.3, global_steps=3, local_steps=tau, p=p, xi=xi, masks=M,
+                chunk_size=chunk, n_threads=2)
+    W_ref, h = algorithm1(X, y, net.W, net.a, M, 0.3, tau, xi)
+    npt.assert_allclose(res.W, W_ref, rtol=0, atol=ATOL_REPLAY)
+    npt.assert_allclose(res.trajectory.loss, h["loss"], rtol=1e-10, atol=ATOL_EXACT)
+    npt.assert_allclose(res.trajectory.local_loss, h["local_loss"], rtol=1e-10, atol=ATOL_EXACT)
 
 
 def _naive_lam_min(X, W, mask):
