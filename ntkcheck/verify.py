@@ -1,0 +1,400 @@
+"""Predictions of the theorems in :mod:`bounds` next to measurements (the one user of ``bounds``).
+
+Two jobs (style.md §1: the numeric core stays free of SymPy; this layer joins the two):
+
+* :func:`check_theorem` evaluates a theorem on a dataset and a configuration — its predicted
+  width, step size, rate, radii and error term — and says which hypotheses the given width m,
+  step η and scale κ satisfy, and by what factor they fall short (theory.md §6).  The absolute
+  constants hidden by O(·)/Ω(·) take their defaults (1) from :mod:`bounds`; LK22 statements
+  are [STRUCT] templates and are labelled so.
+* :func:`compare_run` puts a training run (LK22 Algorithm 1, :func:`ntkcheck.train`) beside the
+  theorem: the fitted per-global-step contraction of ``L_k = ‖y − u_k‖²`` against the predicted
+  rate, the final plateau against the error term, the largest weight movement against
+  ``R = cδλ0/n²`` (DZPS19 Lemma 3.2) and ``R' = 4√n‖y − u(0)‖/(√m λ0)`` (DZPS19 Thm 4.1 proof),
+  and ``min_k λ_min(H(W_k))`` against ``λ0/2``.  :func:`measure_identities`
+  (:mod:`ntkcheck._identities`) measures each [EXACT] identity of theory.md §5 with its
+  Monte-Carlo standard error, the exact expectations being those of ``exact.lk22_identities``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+import bounds
+from bounds import MissingValueError
+
+from ._identities import identity_samples
+
+__all__ = ["SCHEME_THEOREMS", "Requirement", "TheoremCheck", "check_theorem", "data_values",
+           "expected_r0", "fit_contraction", "plateau", "compare_run", "measure_identities"]
+
+#: Default theorem for each training scheme of :mod:`ntkcheck.masks`.
+SCHEME_THEOREMS = {
+    "gd": "du2019.thm4_1",
+    "dropout": "liao2022.cor1",
+    "multi-sample-dropout": "liao2022.cor2",
+    "ist-bernoulli": "liao2022.cor3",
+    "bernoulli": "liao2022.thm3",
+    "ist-categorical": "liao2022.thm4",
+    "categorical": "liao2022.thm4",
+}
+#: Expressions evaluated for display (when the theorem has them), in this order.
+PREDICTION_KEYS = ("width", "step_size", "kappa_max", "rate", "error", "radius",
+                   "radius_movement", "lambda_min", "kernel_deviation", "theta",
+                   "generalization", "probability")
+#: Monte-Carlo verdicts: |mean − expected| ≤ MC_SIGMAS · SE.
+MC_SIGMAS = 5.0
+#: Deterministic identities: relative error at most this.
+EXACT_RTOL = 1e-9
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One hypothesis of a theorem at given numbers.
+
+    Attributes
+    ----------
+    hypothesis : str
+    status : {"satisfied", "violated", "undecided"}
+    lhs, rhs : float or None
+        Numeric sides when determined.
+    variable : str or None
+        The bare symbol side (``m`` in ``m >= width``), if any.
+    factor : float or None
+        For ``a >= b``: ``b / a``; for ``a <= b``: ``a / b``.  Above 1 the hypothesis fails
+        by that factor (e.g. the width is ``factor`` times too small).
+    """
+
+    hypothesis: str
+    status: str
+    lhs: float | None
+    rhs: float | None
+    variable: str | None
+    factor: float | None
+
+
+@dataclass(frozen=True)
+class TheoremCheck:
+    """A theorem evaluated at given numbers (:func:`check_theorem`).
+
+    Attributes
+    ----------
+    name, citation, provenance, confidence, notes : str
+    inputs : dict
+        The numbers substituted (plain symbol names).
+    values : dict of str to float
+        Evaluated expressions (``width``, ``step_size``, ``rate``, ``error``, radii...).
+    unavailable : dict of str to str
+        Expressions that could not be evaluated, with the reason (missing values).
+    requirements : tuple of Requirement
+    passed : bool
+        No hypothesis is violated (undecided ones pass).
+    """
+
+    name: str
+    citation: str
+    provenance: str
+    confidence: str
+    notes: str
+    inputs: dict
+    values: dict
+    unavailable: dict
+    requirements: tuple
+    passed: bool
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable dict."""
+        return _jsonable(asdict(self))
+
+
+def data_values(report) -> dict:
+    """Theorem inputs that come from the data (an :class:`~ntkcheck.AssumptionReport`)."""
+    return dict(n=report.n, d=report.d, lambda_0=report.lam0_hat, lambda_max=report.lam_max,
+                C=report.label_bound, y_Hinv_y=report.y_Hinv_y)
+
+
+def expected_r0(X, y, *, kappa: float, xi: float) -> float:
+    """Expected initial residual ``√E‖y − ξ f(W_0, X)‖² = √(‖y‖² + ξ² κ² Σ_i ‖x_i‖² / 2)``.
+
+    Used when no run is available (``E f(W_0, x)² = κ²‖x‖²/2`` for ``a_r = ±1``);
+    :func:`compare_run` uses the measured ``‖y − u(0)‖`` instead.
+    """
+    X, y = np.asarray(X, float), np.asarray(y, float)
+    return math.sqrt(float(y @ y) + xi**2 * kappa**2 * float(np.sum(X * X)) / 2.0)
+
+
+def check_theorem(theorem, **values) -> TheoremCheck:
+    """Evaluate a theorem's predictions and hypotheses at the given numbers.
+
+    Parameters
+    ----------
+    theorem : str or bounds.Theorem
+        A registered name (``bounds.names()``) or a theorem object (e.g. from ``bounds.load``).
+    **values : float
+        Numbers by plain symbol name (``n``, ``lambda_0``, ``m``, ``eta``, ``kappa``, ``delta``,
+        ``xi``, ``p``, ``tau``, ``K``, ``r0``...).  Names the theorem does not use are ignored;
+        non-finite values are dropped.
+
+    Returns
+    -------
+    TheoremCheck
+
+    Raises
+    ------
+    KeyError
+        Unknown theorem name.
+
+    Examples
+    --------
+    >>> chk = check_theorem("du2019.thm4_1", n=10, lambda_0=0.5, delta=0.1, m=1000, eta=0.001)
+    >>> chk.values["step_size"], chk.passed
+    (0.005, False)
+    """
+    thm = bounds.get(theorem) if isinstance(theorem, str) else theorem
+    known = set(thm.symbol_names)
+    vals = {k: v for k, v in values.items()
+            if k in known and v is not None and math.isfinite(float(v))}
+    for k in ("n", "d", "m", "p", "tau", "K", "k"):
+        if k in vals:
+            vals[k] = int(round(vals[k]))
+    out, missing = {}, {}
+    for key in thm.keys():
+        try:
+            out[key] = thm.evaluate(key, **vals)
+        except MissingValueError as exc:
+            missing[key] = str(exc)
+        except (ValueError, ZeroDivisionError, OverflowError) as exc:
+            missing[key] = str(exc)
+    report = thm.check_hypotheses(**vals)
+    reqs = []
+    for c in report.checks:
+        hyp = c.hypothesis
+        var = None
+        for side in (hyp.lhs, hyp.rhs):
+            if getattr(side, "is_Symbol", False):
+                var = side.name
+                break
+        factor = None
+        if c.lhs is not None and c.rhs is not None and c.lhs > 0 and c.rhs > 0:
+            factor = c.rhs / c.lhs if hyp.rel_op in (">=", ">") else c.lhs / c.rhs
+        reqs.append(Requirement(str(hyp), c.status, c.lhs, c.rhs, var, factor))
+    ordered = {k: out[k] for k in PREDICTION_KEYS if k in out}
+    ordered.update({k: v for k, v in out.items() if k not in ordered})
+    return TheoremCheck(name=thm.name, citation=thm.citation, provenance=thm.provenance,
+                        confidence=thm.confidence, notes=thm.notes, inputs=vals, values=ordered,
+                        unavailable=missing, requirements=tuple(reqs), passed=report.ok)
+
+
+def fit_contraction(loss, *, plateau_factor: float = 3.0) -> dict:
+    """Fitted per-global-step contraction of a loss trajectory.
+
+    Least squares of ``log L_k`` on k over the initial phase ``k = 0..k1``, where k1 is the
+    last step before the loss first falls below ``plateau_factor`` times the final plateau
+    (:func:`plateau`); at least the first 3 points are used.
+
+    Returns
+    -------
+    dict
+        ``factor`` (``exp`` of the slope: L_{k+1} ≈ factor · L_k), ``k_start``, ``k_end``.
+    """
+    L = np.asarray(loss, dtype=float)
+    L = L[np.isfinite(L) & (L > 0)]
+    if L.size < 2:
+        return dict(factor=float("nan"), k_start=0, k_end=int(L.size) - 1)
+    floor = plateau_factor * plateau(L)
+    below = np.flatnonzero(L < floor)
+    k1 = int(below[0]) - 1 if below.size else L.size - 1
+    k1 = min(max(k1, 2), L.size - 1)
+    k = np.arange(k1 + 1)
+    slope = np.polyfit(k, np.log(L[: k1 + 1]), 1)[0]
+    return dict(factor=float(math.exp(slope)), k_start=0, k_end=k1)
+
+
+def plateau(loss, *, tail: float = 0.1) -> float:
+    """Mean of the last ``tail`` fraction (at least 1 point) of a loss trajectory."""
+    L = np.asarray(loss, dtype=float)
+    L = L[np.isfinite(L)]
+    t = max(1, int(math.ceil(tail * L.size)))
+    return float(L[-t:].mean())
+
+
+def compare_run(trajectories, *, theorem: str, values: dict) -> dict:
+    """Measured quantities of a multi-seed run beside the theorem's predictions.
+
+    Parameters
+    ----------
+    trajectories : list of Trajectory
+        One per seed (:attr:`ntkcheck.TrainResult.trajectory`).
+    theorem : str
+        Theorem name whose ``rate`` / ``error`` are compared.
+    values : dict
+        Theorem inputs (``n``, ``lambda_0``, ``lambda_max``, ``m``, ``eta``, ``kappa``, ``xi``,
+        ``p``, ``tau``, ``K``, ``delta``); ``r0`` is measured here (mean over seeds).
+
+    Returns
+    -------
+    dict
+        JSON-serialisable comparison (see ``report.json`` in the README).
+    """
+    trajs = list(trajectories)
+    L = [t.loss for t in trajs]
+    r0 = float(np.mean([math.sqrt(x[0]) for x in L]))
+    vals = dict(values, r0=r0)
+    chk = check_theorem(theorem, **vals)
+    rate = chk.values.get("rate")
+    err = chk.values.get("error", 0.0)
+    fits = [fit_contraction(x) for x in L]
+    factors = np.array([f["factor"] for f in fits])
+    plateaus = np.array([plateau(x) for x in L])
+    env = []
+    for x in L:
+        if rate is None or not (0 <= rate < 1):
+            env.append(None)
+            continue
+        k = np.arange(x.size)
+        bound = rate**k * x[0] + err
+        env.append(float(np.mean(x <= bound * (1 + 1e-12))))
+    out = dict(theorem=chk.to_dict())
+    out["contraction"] = dict(
+        measured_per_seed=factors.tolist(), measured_mean=_mean(factors), measured_sd=_sd(factors),
+        predicted_rate=rate,
+        at_least_as_fast_as_predicted=None if rate is None else bool(np.all(factors <= rate)),
+        fit_windows=[(f["k_start"], f["k_end"]) for f in fits],
+        note="L_{k+1} ~ factor * L_k fitted on the initial phase; the theorem bounds the "
+             "factor by `rate` only when its hypotheses hold")
+    out["envelope"] = dict(
+        fraction_of_steps_within_bound_per_seed=env,
+        note="fraction of k with L_k <= rate^k L_0 + error (constants c_* = 1)")
+    out["plateau"] = dict(measured_per_seed=plateaus.tolist(), measured_mean=_mean(plateaus),
+                          predicted_error=err, within_error=bool(np.all(plateaus <= err))
+                          if err is not None else None)
+    # weight movement against R (Lemma 3.2) and R' (Thm 4.1 proof)
+    mv = np.array([float(np.nanmax(t.max_movement)) for t in trajs])
+    base = {k: v for k, v in vals.items() if k in ("n", "lambda_0", "delta", "m", "r0")}
+    R = check_theorem("du2019.lemma3_2", **base).values.get("radius")
+    Rp = check_theorem("du2019.thm4_1", **base).values.get("radius_movement")
+    out["movement"] = dict(max_per_seed=mv.tolist(), max=_max(mv), R=R, R_prime=Rp,
+                           within_R=None if R is None else bool(np.all(mv <= R)),
+                           within_R_prime=None if Rp is None else bool(np.all(mv <= Rp)),
+                           note="R = delta lambda_0 / n^2 (DZPS19 Lemma 3.2, c = 1); "
+                                "R' = 4 sqrt(n) ||y - u(0)|| / (sqrt(m) lambda_0)")
+    lam0 = vals.get("lambda_0")
+    xi = float(vals.get("xi", 1.0))
+    lam_full = [t.lam_min_full for t in trajs if t.lam_min_full is not None]
+    lam_mask = [t.lam_min_masked for t in trajs if t.lam_min_masked is not None]
+    out["lambda_min"] = dict(
+        lambda_0=lam0, half_lambda_0=None if lam0 is None else lam0 / 2,
+        min_full=_min([np.nanmin(a) for a in lam_full]) if lam_full else None,
+        full_above_half_lambda_0=None if not lam_full or lam0 is None
+        else bool(min(np.nanmin(a) for a in lam_full) >= lam0 / 2),
+        min_masked=_min([np.nanmin(a) for a in lam_mask]) if lam_mask else None,
+        masked_above_half_xi_lambda_0=None if not lam_mask or lam0 is None
+        else bool(min(np.nanmin(a) for a in lam_mask) >= xi * lam0 / 2),
+        note="full: lambda_min(H(W_k)) vs lambda_0/2 (DZPS19 Lemma 3.2); masked: LK22 Thm 2 "
+             "(xi-convention) vs xi lambda_0/2")
+    return _jsonable(out)
+
+
+def measure_identities(X, y, W, a, *, kind: str, xi: float, p: int, tau: int, eta: float,
+                       samples: int = 2000, rng=None) -> list:
+    """Measure the [EXACT] identities of theory.md §5 at weights W, with MC standard errors.
+
+    The samples come from :func:`ntkcheck._identities.identity_samples`; the exact
+    expectations are evaluated from ``bounds.get("exact.lk22_identities")``.
+
+    Returns
+    -------
+    list of dict
+        One entry per identity: ``identity``, ``statement``, ``measured``, ``expected``,
+        ``se`` (None for deterministic identities), ``z`` or ``rel_error``, ``ok``.
+    """
+    thm = bounds.get("exact.lk22_identities")
+    raw = identity_samples(X, y, W, a, kind=kind, xi=xi, p=p, tau=tau, eta=eta,
+                           samples=samples, rng=rng)
+    m = W.shape[0]
+    S = raw["S"]
+    ev = dict(xi=xi, p=p, m=m, S=S)
+    if kind == "categorical":
+        theta = 1.0  # every neuron is in exactly one subnetwork
+        bias = (1.0 - xi) / m
+    else:
+        theta = thm.evaluate("theta", xi=xi, p=p)
+        bias = thm.evaluate("bias_coefficient", **ev)
+    out = []
+    for item in raw["items"]:
+        key = item["key"]
+        if key == "exact":
+            rel = item["abs_error"] / max(abs(item["expected"]), 1e-300)
+            out.append(dict(identity=item["identity"], statement=item["statement"],
+                            measured=item["measured"], expected=item["expected"], se=None,
+                            rel_error=rel, ok=bool(rel <= EXACT_RTOL)))
+            continue
+        s = np.asarray(item["samples"], dtype=float)
+        if key == "mean_scale":
+            expected = thm.evaluate("mean_scale", xi=xi) * item["base"]
+        elif key == "loss_increase":
+            expected = item["base"] + thm.evaluate("loss_increase", **ev)
+        elif key == "gradient":
+            expected = theta * item["base"] + bias * item["base_bias"]
+        elif key == "categorical_variance":
+            expected = thm.evaluate("categorical_variance", **ev)
+        else:  # pragma: no cover - identity_samples only produces the keys above
+            raise AssertionError(key)
+        expected = np.asarray(expected, dtype=float)
+        mean = s.mean(axis=0)
+        # floor: rounding-level SE for samples that are constant (e.g. xi = 1)
+        floor = 1e-12 * max(1.0, float(np.max(np.abs(expected))))
+        se = np.maximum(s.std(axis=0, ddof=1) / math.sqrt(s.shape[0]), floor)
+        z = np.abs(mean - expected) / se
+        j = int(np.argmax(z)) if z.ndim else 0
+        pick = (lambda v: float(np.ravel(v)[j]))
+        out.append(dict(identity=item["identity"], statement=item["statement"],
+                        measured=pick(mean), expected=pick(expected), se=pick(se),
+                        z=float(np.max(z)), components=int(np.size(z)), samples=int(s.shape[0]),
+                        ok=bool(np.max(z) <= MC_SIGMAS)))
+    return _jsonable(out)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _mean(a):
+    a = np.asarray(a, float)
+    a = a[np.isfinite(a)]
+    return float(a.mean()) if a.size else None
+
+
+def _sd(a):
+    a = np.asarray(a, float)
+    a = a[np.isfinite(a)]
+    return float(a.std(ddof=1)) if a.size > 1 else 0.0 if a.size else None
+
+
+def _max(a):
+    a = np.asarray(a, float)
+    return float(np.nanmax(a)) if a.size else None
+
+
+def _min(a):
+    a = np.asarray(a, float)
+    return float(np.nanmin(a)) if a.size else None
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        x = float(x)
+        return x if math.isfinite(x) else str(x)
+    return x
