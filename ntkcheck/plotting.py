@@ -1,0 +1,269 @@
+"""Plots of predictions beside measurements (matplotlib, imported lazily, no global state).
+
+Every function takes ``ax=None`` (a new :class:`matplotlib.figure.Figure` with one Axes is
+created when it is missing), draws on it and returns the Axes.  Nothing here calls
+``pyplot``, changes ``rcParams`` or selects a backend: figures are built from
+:class:`matplotlib.figure.Figure` directly and saved with :func:`save_figure` (PNG and PDF), so
+plotting works without a display and never changes the user's matplotlib state.
+
+Empirical curves are the mean over seeds with a shaded min–max band; predicted curves are
+dashed.  Axes carry the symbols of theory.md (``L_k = ‖y − u_k‖²``, ``λ0``, ``R``, ``R'``,
+``ξ``, ``p``, ``m``) and log scales wherever rates are shown.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+__all__ = ["new_axes", "save_figure", "plot_loss", "plot_three_movements", "plot_final_error",
+           "plot_contraction", "plot_ntk_concentration", "plot_lambda_min", "plot_movement"]
+
+
+def new_axes(figsize=(5.5, 3.8)):
+    """A new ``Figure`` (not registered with pyplot) and its single Axes: ``(fig, ax)``."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def save_figure(fig, stem, *, dpi: int = 150) -> list:
+    """Save ``fig`` as ``stem.png`` and ``stem.pdf`` (atomically); return the two paths."""
+    from .experiment import atomic_write
+    import io
+
+    stem = os.fspath(stem)
+    paths = []
+    for fmt in ("png", "pdf"):
+        buf = io.BytesIO()
+        fig.savefig(buf, format=fmt, dpi=dpi, metadata={"Software": "ntkcheck"} if fmt == "png" else None)
+        path = f"{stem}.{fmt}"
+        atomic_write(path, buf.getvalue())
+        paths.append(path)
+    return paths
+
+
+def _ax(ax):
+    return new_axes()[1] if ax is None else ax
+
+
+def _band(ax, x, Y, *, label=None, color=None, marker=None):
+    """Mean over seeds (rows of Y along axis 0) with a min–max band."""
+    Y = np.asarray(Y, dtype=float)
+    if Y.ndim == 1:
+        Y = Y[None]
+    mean = np.nanmean(Y, axis=0)
+    (line,) = ax.plot(x, mean, label=label, color=color, marker=marker, lw=1.6)
+    if Y.shape[0] > 1:
+        ax.fill_between(x, np.nanmin(Y, axis=0), np.nanmax(Y, axis=0), color=line.get_color(),
+                        alpha=0.25, lw=0)
+    return line
+
+
+def _stack(arrays):
+    n = min(a.size for a in arrays)
+    return np.stack([a[:n] for a in arrays])
+
+
+def plot_loss(trajectories, *, predicted=None, ax=None, label=None, predicted_label="predicted"):
+    """Tracked loss ``L_k = ‖y − u_k‖²`` per global step: mean ± min–max over seeds, log scale.
+
+    Parameters
+    ----------
+    trajectories : list of Trajectory
+        One per seed.
+    predicted : tuple (k, bound), optional
+        A predicted curve (e.g. ``rate^k L_0 + error``), drawn dashed.
+    ax : matplotlib Axes, optional
+    label, predicted_label : str
+        Legend entries.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _ax(ax)
+    Y = _stack([t.loss for t in trajectories])
+    _band(ax, np.arange(Y.shape[1]), Y, label=(label or "measured") + f" (mean, {Y.shape[0]} seeds)")
+    if predicted is not None:
+        k, b = predicted
+        ax.plot(k, b, "k--", lw=1.2, label=predicted_label)
+    ax.set_yscale("log")
+    ax.set_xlabel("global step $k$")
+    ax.set_ylabel(r"$L_k = \|y - u_k\|^2$")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_three_movements(trajectories, *, steps: int = 5, ax=None):
+    """LK22 Fig. 2(a) view: within each global step, sampling (up), local steps, aggregation.
+
+    x = k is ``L_k``; x = k + 0 (marker ▲) the mean sampled loss ``‖y − u_{m^l}(W_k)‖²``;
+    x = k + t/(τ+1) the mean local loss after local step t; x = k + 1 is ``L_{k+1}``.
+    Mean ± min–max over seeds.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _ax(ax)
+    K = min(steps, min(t.steps for t in trajectories))
+    tau = trajectories[0].local_loss.shape[1]
+    xs, ys = [], []
+    for t in trajectories:
+        x, y = [], []
+        for k in range(K):
+            x += [k, k + 0.02]
+            y += [t.loss[k], t.sampled_loss[k]]
+            for s in range(tau):
+                x.append(k + (s + 1) / (tau + 1))
+                y.append(t.local_loss[k, s].mean())
+        x.append(K)
+        y.append(t.loss[K])
+        xs, ys = x, ys + [y]
+    _band(ax, xs, np.array(ys), label="trajectory (mean over seeds)")
+    Y = np.array(ys)
+    ax.plot(np.arange(K + 1), Y[:, [i for i, x in enumerate(xs) if float(x).is_integer()]].mean(axis=0),
+            "o", ms=4, color="k", label=r"$L_k$ (after aggregation)")
+    ax.set_yscale("log")
+    ax.set_xlabel("global step $k$ (local steps in between)")
+    ax.set_ylabel(r"loss $\|y - u\|^2$")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_final_error(values, errors, *, xlabel: str, ax=None, logx: bool = False,
+                     label=None, predicted=None):
+    """Final error against a parameter (LK22 Fig. 2(b), (c)): mean ± min–max over seeds.
+
+    Parameters
+    ----------
+    values : array_like of shape (v,)
+    errors : array_like of shape (v, seeds)
+    xlabel : str
+        Axis label with the symbol, e.g. ``r"keep probability $\\xi$"``.
+    predicted : array_like of shape (v,), optional
+        A predicted error term, drawn dashed on the same axes.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _ax(ax)
+    E = np.asarray(errors, dtype=float)
+    _band(ax, np.asarray(values, float), E.T, label=label or "final error (mean)", marker="o")
+    if predicted is not None:
+        ax.plot(values, predicted, "k--", lw=1.2, label="predicted error term")
+    ax.set_yscale("log")
+    if logx:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(r"final error $L_K$")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_contraction(values, factors, *, xlabel: str = "subnetworks $p$", predicted=None, ax=None):
+    """Per-global-step loss improvement ``1 − L_{k+1}/L_k`` (fitted) against a parameter.
+
+    Parameters
+    ----------
+    values : array_like of shape (v,)
+    factors : array_like of shape (v, seeds)
+        Fitted contraction factors (:func:`ntkcheck.verify.fit_contraction`).
+    predicted : array_like of shape (v,), optional
+        Predicted rates; drawn as ``1 − rate``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _ax(ax)
+    F = 1.0 - np.asarray(factors, dtype=float)
+    _band(ax, np.asarray(values, float), F.T, label="measured (mean)", marker="o")
+    if predicted is not None:
+        ax.plot(values, 1.0 - np.asarray(predicted, float), "k--", lw=1.2, label="predicted 1 - rate")
+    ax.set_yscale("log")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(r"improvement per global step $1 - L_{k+1}/L_k$")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_ntk_concentration(widths, errors, *, ax=None):
+    """``‖H_m − H∞‖₂`` against the width m on log–log axes, with the ``m^{-1/2}`` reference.
+
+    Parameters
+    ----------
+    widths : array_like of shape (w,)
+    errors : array_like of shape (w, seeds)
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _ax(ax)
+    m = np.asarray(widths, dtype=float)
+    E = np.asarray(errors, dtype=float)
+    _band(ax, m, E.T, label=r"$\|H(0) - H^\infty\|_2$ (mean)", marker="o")
+    slope, icpt = np.polyfit(np.log(m), np.log(E.mean(axis=1)), 1)
+    ref = E.mean(axis=1)[0] * np.sqrt(m[0] / m)
+    ax.plot(m, ref, "k--", lw=1.2, label=r"reference $\propto m^{-1/2}$")
+    ax.plot(m, np.exp(icpt) * m**slope, ":", color="gray", label=f"fit: slope {slope:.3f}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("width $m$")
+    ax.set_ylabel(r"$\|H_m - H^\infty\|_2$")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_lambda_min(trajectories, *, lam0: float, xi: float = 1.0, ax=None):
+    """``λ_min(H(W_k))`` (and of the masked NTKs, if recorded) along training vs ``λ0/2``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _ax(ax)
+    full = [t.lam_min_full for t in trajectories if t.lam_min_full is not None]
+    if full:
+        Y = _stack(full)
+        _band(ax, np.arange(Y.shape[1]), Y, label=r"$\lambda_{\min}(H(W_k))$")
+    masked = [t.lam_min_masked for t in trajectories if t.lam_min_masked is not None]
+    if masked:
+        Y = _stack([a.reshape(a.shape[0], -1).min(axis=1) for a in masked])
+        _band(ax, np.arange(1, Y.shape[1] + 1), Y, label=r"min masked $\lambda_{\min}(H(W, m))$")
+        ax.axhline(xi * lam0 / 2, color="C1", ls=":", label=r"$\xi\lambda_0/2$ (LK22 Thm 2)")
+    ax.axhline(lam0 / 2, color="k", ls="--", label=r"$\lambda_0/2$ (DZPS19 Lemma 3.2)")
+    ax.axhline(lam0, color="gray", ls="-.", lw=1, label=r"$\lambda_0 = \lambda_{\min}(H^\infty)$")
+    ax.set_yscale("log")
+    ax.set_xlabel("global step $k$")
+    ax.set_ylabel(r"$\lambda_{\min}$")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_movement(trajectories, *, R=None, R_prime=None, ax=None):
+    """``max_r ‖w_r(k) − w_r(0)‖`` along training against the radii R and R' (log scale).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _ax(ax)
+    Y = _stack([t.max_movement for t in trajectories])
+    k = np.arange(Y.shape[1])
+    _band(ax, k[1:], Y[:, 1:], label=r"$\max_r \|w_r(k) - w_r(0)\|$")
+    if R is not None:
+        ax.axhline(R, color="k", ls="--", label=r"$R = \delta\lambda_0/n^2$ (Lemma 3.2)")
+    if R_prime is not None:
+        ax.axhline(R_prime, color="C3", ls=":", label=r"$R' = 4\sqrt{n}\|y-u(0)\|/(\sqrt{m}\lambda_0)$")
+    ax.set_yscale("log")
+    ax.set_xlabel("global step $k$")
+    ax.set_ylabel("weight movement")
+    ax.legend(fontsize=8)
+    return ax
