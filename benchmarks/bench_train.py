@@ -100,6 +100,10 @@ def main(argv=None):
     train(X, y, net, scheme="bernoulli", eta=0.1, global_steps=2, p=2, xi=0.5, rng=0, record=args.record)
     for m in widths:
         net = init_network(d, m, rng=1)
+        # warm both methods up at this width (page faults of the first large temporaries)
+        warm = sample_masks(m, 1, kind="bernoulli", xi=0.25, steps=1, rng=3)
+        dense_algorithm1(X, y, np.array(net.W), net.a, warm, 0.5, 1, 0.25)
+        train(X, y, net, scheme="bernoulli", eta=0.5, global_steps=1, xi=0.25, masks=warm, record=args.record)
         for p in (1, 4):
             for tau in (1, 5):
                 for xi in (0.25, 1.0):
