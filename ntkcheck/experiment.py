@@ -185,8 +185,12 @@ class Prepared:
     kind: str
 
 
-def prepare(config: RunConfig, data=None) -> Prepared:
-    """Load the data, check Assumption 1, resolve ``eta="auto"``, ξ and the theorem."""
+def prepare(config: RunConfig, data=None, *, assumptions=None) -> Prepared:
+    """Load the data, check Assumption 1, resolve ``eta="auto"``, ξ and the theorem.
+
+    ``data`` and ``assumptions`` (an :class:`~ntkcheck.AssumptionReport` of those data) may be
+    passed to skip loading and checking, e.g. when many configs share one dataset.
+    """
     from .assumptions import check_assumptions
     from .data import load_dataset
     from .masks import _resolve_scheme
@@ -194,7 +198,8 @@ def prepare(config: RunConfig, data=None) -> Prepared:
 
     ds = data if data is not None else load_dataset(config.data, target=config.target,
                                                     normalize=config.normalize)
-    rep = check_assumptions(ds.X, ds.y, label_bound=max(1.0, float(np.abs(ds.y).max())))
+    rep = assumptions if assumptions is not None else check_assumptions(
+        ds.X, ds.y, label_bound=max(1.0, float(np.abs(ds.y).max())))
     eta = 1.0 / rep.lam_max if config.eta == "auto" else float(config.eta)
     kind, xi = _resolve_scheme(config.scheme, config.p, config.xi, config.local_steps)
     theorem = config.theorem or SCHEME_THEOREMS[config.scheme]
