@@ -13,7 +13,7 @@ import importlib
 import sys
 
 #: Sub-command modules, in the order ``--help`` lists them.
-COMMAND_MODULES = ("demo", "bounds")
+COMMAND_MODULES = ("demo", "bounds", "sweep")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -71,7 +71,7 @@ __all__ = ["Sweep", "Task", "SweepSummary", "load_spec", "parse_spec", "derive_s
 DEFAULT_RUNNER = "ntkcheck.sweep:run_one"
 
 #: Parameters of :func:`run_one` and their defaults (``xi=None``: the scheme's default).
-DEFAULT_PARAMS = dict(n=50, d=10, m=256, kappa=1.0, data_seed=0, scheme="gd", eta=0.5,
+DEFAULT_PARAMS = dict(n=50, d=10, m=256, kappa=1.0, data_seed=0, labels="teacher", scheme="gd", eta=0.5,
                       global_steps=100, local_steps=1, p=1, xi=None)
 _INT_PARAMS = {"n": 2, "d": 2, "m": 1, "data_seed": 0, "global_steps": 0, "local_steps": 1, "p": 1}
 _SPEC_KEYS = {"sweep", "fixed", "grid", "points"}
@@ -276,8 +276,11 @@ def validate_params(params: dict) -> dict:
         p[k] = check_int(p[k], k, min_val=lo)
     p["kappa"] = float(check_scalar(p["kappa"], "kappa", min_val=0.0, closed="neither"))
     p["eta"] = float(check_scalar(p["eta"], "eta", min_val=0.0, closed="neither"))
-    if not isinstance(p["scheme"], str):
-        raise TypeError(f"`scheme` must be a string, got {p['scheme']!r}.")
+    for k in ("scheme", "labels"):
+        if not isinstance(p[k], str):
+            raise TypeError(f"`{k}` must be a string, got {p[k]!r}.")
+    if p["labels"] not in ("teacher", "random"):
+        raise ValueError(f"`labels` must be one of ['teacher', 'random'], got labels={p['labels']!r}.")
     if p["xi"] is not None:
         p["xi"] = float(check_scalar(p["xi"], "xi", min_val=0.0, max_val=1.0, closed="right"))
     _, p["xi"] = _resolve_scheme(p["scheme"], p["p"], p["xi"], p["local_steps"])
@@ -291,7 +294,9 @@ def run_one(params: dict, seed: int, *, threads: int = 1) -> dict:
     Parameters
     ----------
     params : dict
-        Run parameters (:data:`DEFAULT_PARAMS`): data ``n, d, data_seed``; width ``m`` and
+        Run parameters (:data:`DEFAULT_PARAMS`): data ``n, d, data_seed, labels``
+        (:func:`ntkcheck.data.sphere`: uniform on the sphere, random-teacher or random-sign
+        labels); width ``m`` and
         scale ``kappa``; the keyword arguments ``scheme, eta, global_steps, local_steps, p,
         xi`` of :func:`ntkcheck.train`.
     seed : int
@@ -321,7 +326,7 @@ def run_one(params: dict, seed: int, *, threads: int = 1) -> dict:
     from ._config import NumericalWarning
 
     p = validate_params(params)
-    X, y = _dataset(p["n"], p["d"], p["data_seed"])
+    X, y = _dataset(p["n"], p["d"], p["data_seed"], p["labels"])
     init_ss, mask_ss = np.random.SeedSequence(int(seed)).spawn(2)
     net = init_network(p["d"], p["m"], kappa=p["kappa"], rng=init_ss)
     with warnings.catch_warnings():
@@ -350,22 +355,12 @@ def run_one(params: dict, seed: int, *, threads: int = 1) -> dict:
 run_one.validate = validate_params
 
 
-def _dataset(n: int, d: int, data_seed: int):
-    """Points uniform on S^{d-1} and labels of a random two-layer ReLU teacher (8 units).
+def _dataset(n: int, d: int, data_seed: int, labels: str):
+    """Built-in data of :func:`ntkcheck.data.sphere` (``sphere:n=..,d=..,seed=data_seed``)."""
+    from .data import sphere
 
-    ``y = Σ_j b_j σ(<u_j, x>)`` with ``u_j ~ N(0, I_d)``, ``b_j ~ Unif{±1}``, centred and
-    scaled to unit RMS (so ``|y_i|`` is bounded, theory.md Assumption 1).
-    """
-    x_ss, t_ss = np.random.SeedSequence(data_seed).spawn(2)
-    X = np.random.default_rng(x_ss).standard_normal((n, d))
-    X /= np.linalg.norm(X, axis=1, keepdims=True)
-    t = np.random.default_rng(t_ss)
-    U = t.standard_normal((8, d))
-    b = np.where(t.integers(0, 2, size=8) == 1, 1.0, -1.0)
-    y = np.maximum(X @ U.T, 0.0) @ b
-    y -= y.mean()
-    rms = float(np.sqrt(np.mean(y * y)))
-    return X, (y / rms if rms > 0 else y)
+    ds = sphere(n, d, labels=labels, rng=data_seed)
+    return ds.X, ds.y
 
 
 def _fit_contraction(loss: np.ndarray) -> float:

@@ -1,0 +1,124 @@
+"""``ntkcheck sweep``, ``sweep-status`` and ``sweep-report``: parameter grids × seeds (issue 6).
+
+::
+
+    ntkcheck sweep SPEC.toml --out DIR [--workers N] [--scheduler tcp://HOST:PORT] [--resume]
+                   [--retry-failed] [--threads T] [--max-retries R] [--quiet]
+    ntkcheck sweep-status DIR [--all-failures]
+    ntkcheck sweep-report DIR [--out REPORT_DIR] [--value COLUMN] [--formats png,pdf]
+
+The spec format, seed derivation and scheduling are described in :mod:`ntkcheck.sweep`, the
+store layout in :mod:`ntkcheck.store`, the tables and figures in :mod:`ntkcheck.aggregate`.
+
+Exit codes: ``sweep`` and ``sweep-status`` return 0 when every run of the spec finished
+successfully, 1 when some failed or are pending, 2 for bad arguments, 130 when interrupted
+(finished records are kept; ``--resume`` continues).
+"""
+
+from __future__ import annotations
+
+import sys
+
+__all__ = ["add_parser"]
+
+
+def add_parser(subparsers) -> None:
+    """Register ``sweep``, ``sweep-status`` and ``sweep-report`` on `subparsers`."""
+    p = subparsers.add_parser("sweep", help="run a parameter grid x seeds into a crash-safe store",
+                              description="Run a parameter sweep (grid or list x seeds) locally or on Dask.")
+    p.add_argument("spec", metavar="SPEC.toml", help="sweep specification (see ntkcheck.sweep)")
+    p.add_argument("--out", required=True, metavar="DIR", help="results store directory")
+    p.add_argument("--workers", type=int, default=None,
+                   help="local worker processes (default: the CPUs available; 0 = in this process)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on a Dask distributed cluster, e.g. tcp://127.0.0.1:8786 (needs ntkcheck[dask])")
+    p.add_argument("--resume", action="store_true", help="continue the sweep in DIR, skipping finished runs")
+    p.add_argument("--retry-failed", action="store_true", help="with --resume, also redo failed runs")
+    p.add_argument("--threads", type=int, default=None,
+                   help="BLAS/training threads per run (default cpus // workers; 1 on Dask)")
+    p.add_argument("--max-retries", type=int, default=2,
+                   help="worker deaths a run may cause before it is recorded as failed (default 2)")
+    p.add_argument("--quiet", action="store_true", help="no progress or messages on stderr")
+    p.set_defaults(func=_sweep)
+
+    s = subparsers.add_parser("sweep-status", help="done / failed / pending runs of a sweep store",
+                              description="Show done / failed / pending counts of a sweep and its failures.")
+    s.add_argument("dir", metavar="DIR", help="results store directory")
+    s.add_argument("--all-failures", action="store_true", help="list every failure (default: the first 20)")
+    s.set_defaults(func=_status)
+
+    r = subparsers.add_parser("sweep-report", help="tables and figures of a sweep store",
+                              description="Write tables (CSV, text) and figures (heatmap over xi x p, "
+                                          "error vs width, fitted vs predicted rate) from a sweep store.")
+    r.add_argument("dir", metavar="DIR", help="results store directory")
+    r.add_argument("--out", metavar="REPORT_DIR", default=None, help="output directory (default DIR/report)")
+    r.add_argument("--value", default="final_loss", help="column to aggregate (default final_loss)")
+    r.add_argument("--formats", default="png,pdf", help="figure formats (default png,pdf)")
+    r.set_defaults(func=_report)
+
+
+def _sweep(args) -> int:
+    from ..sweep import run_sweep
+
+    if args.retry_failed and not args.resume:
+        raise ValueError("--retry-failed needs --resume (it redoes failed runs of an existing sweep).")
+    if args.scheduler is not None and args.workers is not None:
+        raise ValueError("give either --workers (local processes) or --scheduler (Dask), not both.")
+    log = (lambda msg: None) if args.quiet else (lambda msg: print(f"ntkcheck sweep: {msg}", file=sys.stderr))
+    try:
+        summary = run_sweep(args.spec, args.out, workers=args.workers, scheduler=args.scheduler,
+                            resume=args.resume, retry_failed=args.retry_failed, threads=args.threads,
+                            max_retries=args.max_retries, progress=not args.quiet, log=log)
+    except ImportError as exc:
+        print(f"ntkcheck sweep: error: {exc}", file=sys.stderr)
+        return 2
+    _print_summary(summary, args.out, limit=5)
+    return 0 if summary.done == summary.total else 1
+
+
+def _status(args) -> int:
+    from ..sweep import sweep_status
+
+    summary = sweep_status(args.dir)
+    _print_summary(summary, args.dir, limit=None if args.all_failures else 20)
+    return 0 if summary.done == summary.total else 1
+
+
+def _report(args) -> int:
+    from pathlib import Path
+
+    from ..aggregate import report
+
+    out = Path(args.out) if args.out else Path(args.dir) / "report"
+    formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
+    bad = [f for f in formats if f not in ("png", "pdf", "svg")]
+    if bad or not formats:
+        raise ValueError(f"--formats must be a comma-separated subset of png,pdf,svg, got {args.formats!r}.")
+    written = report(args.dir, out, value=args.value, formats=formats)
+    for kind in ("tables", "figures"):
+        for path in written[kind]:
+            print(path)
+    for note in written["notes"]:
+        print(f"note: {note}", file=sys.stderr)
+    return 0
+
+
+def _print_summary(s, where, *, limit) -> None:
+    print(f"sweep {where}: {s.total} runs")
+    print(f"  done     {s.done}")
+    print(f"  failed   {s.failed}")
+    print(f"  pending  {s.pending}")
+    if s.corrupt:
+        print(f"  corrupt  {s.corrupt} (counted as pending; `ntkcheck sweep --resume` redoes them)")
+    if s.extra:
+        print(f"  extra    {s.extra} record(s) of runs not in the current spec")
+    shown = s.failures if limit is None else s.failures[:limit]
+    if shown:
+        print("failures:")
+        for rec in shown:
+            err = rec.get("error") or {}
+            params = ", ".join(f"{k}={v}" for k, v in rec["params"].items())
+            print(f"  {rec['run_id']}  replicate {rec['replicate']}  {params}")
+            print(f"      {err.get('type', '?')}: {err.get('message', '')}")
+        if len(shown) < len(s.failures):
+            print(f"  ... and {len(s.failures) - len(shown)} more (--all-failures lists them)")
