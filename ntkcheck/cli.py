@@ -13,7 +13,7 @@ import importlib
 import sys
 
 #: Sub-command modules, in the order ``--help`` lists them.
-COMMAND_MODULES = ("demo", "bounds", "sweep")
+COMMAND_MODULES = ("demo", "bounds", "check", "run", "reproduce", "selftest", "sweep")
 
 
 def build_parser() -> argparse.ArgumentParser:
