@@ -647,10 +647,19 @@ def _run_inline(tasks, fn, threads, sink):
 
 
 def _worker_init():
-    """Local workers ignore SIGINT: Ctrl-C is handled by the driver alone."""
+    """Local workers ignore SIGINT (the driver handles Ctrl-C) and exit when the driver dies."""
     import signal
+    import threading
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+
+    def watch():  # a driver killed by SIGKILL must not leave orphan workers behind
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="ntkcheck-parent-watch", daemon=True).start()
 
 
 def _run_local(tasks, runner, workers, threads, max_retries, sink, log):
