@@ -777,7 +777,9 @@ def _run_dask(tasks, runner, address, threads, max_retries, sink, log):
         for t in tasks:
             futs[client.submit(execute, runner, t, threads, key=f"ntkcheck-run-{t.run_id}-{tag}",
                                pure=False, retries=max_retries)] = t
-        for fut in as_completed(list(futs)):
+        with client.as_current():
+            done = as_completed(list(futs))
+        for fut in done:
             t = futs[fut]
             try:
                 rec = fut.result()
