@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 from numba import njit, prange, types
 from numba.extending import intrinsic
@@ -33,7 +34,7 @@ ANGLE_SWITCH = 0.9
 
 
 @intrinsic
-def _popcount64(typingctx, x):
+def _popcount64_intrinsic(typingctx, x):
     """LLVM ``ctpop`` on a uint64 (lowered to POPCNT / VPOPCNTQ)."""
     if x != types.uint64:
         return None
@@ -43,6 +44,14 @@ def _popcount64(typingctx, x):
         return builder.ctpop(args[0])
 
     return sig, codegen
+
+
+def _popcount64_python(x):
+    """Pure-Python popcount, used when Numba's JIT is disabled (``NUMBA_DISABLE_JIT=1``)."""
+    return np.uint64(int(x).bit_count())
+
+
+_popcount64 = _popcount64_python if numba.config.DISABLE_JIT else _popcount64_intrinsic
 
 
 @njit(**NJIT_OPTS)
