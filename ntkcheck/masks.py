@@ -137,7 +137,8 @@ def _draw_step(gen: np.random.Generator, m: int, p: int, kind: str, xi: float) -
 
 
 def _categorical_xi(xi, p: int, what: str) -> float:
-    if xi is None:
+    # IST fixes xi = 1/p: None and train's default 1.0 both mean "not given".
+    if xi is None or (isinstance(xi, (int, float)) and not isinstance(xi, bool) and xi == 1.0):
         return 1.0 / p
     xi = check_scalar(xi, "xi", min_val=0.0, max_val=1.0, closed="right")
     if not math.isclose(xi, 1.0 / p, rel_tol=1e-12):
@@ -148,7 +149,8 @@ def _categorical_xi(xi, p: int, what: str) -> float:
 def _resolve_scheme(scheme: str, p: int, xi, local_steps: int) -> tuple[str, float]:
     """Check a scheme's fixed parameters against the given ones; return (kind, ξ).
 
-    ``xi=None`` means the scheme's default: 1 for the Bernoulli schemes, 1/p for IST.
+    ``xi=None`` means the scheme's default: 1 for the Bernoulli schemes, 1/p for IST.  Under the
+    IST schemes ``xi=1.0`` (the default of :func:`ntkcheck.train`) also means 1/p.
     """
     scheme = check_choice(scheme, "scheme", SCHEMES)
     kind, p_fix, xi_fix, tau_fix = SCHEMES[scheme]

@@ -171,7 +171,7 @@ def train(
     global_steps: int,
     local_steps: int = 1,
     p: int = 1,
-    xi: float | None = None,
+    xi: float | None = 1.0,
     masks=None,
     rng=None,
     record="basic",
@@ -201,8 +201,9 @@ def train(
         Local steps τ >= 1 per global step.
     p : int, default 1
         Subnetworks per global step.
-    xi : float, optional
-        Keep probability ξ ∈ (0, 1]. Default: 1 for the Bernoulli schemes, 1/p for IST.
+    xi : float, default 1.0
+        Keep probability ξ ∈ (0, 1] of the Bernoulli schemes. The IST schemes fix ξ = 1/p:
+        there the default (or None) means 1/p, and any other value must equal 1/p.
     masks : array_like of shape (global_steps, p, m), optional
         0/1 masks to use instead of sampling (replay). They must fit the scheme
         (categorical: a partition of the neurons; ``"gd"``: all ones).

@@ -387,3 +387,21 @@ def test_no_hardcoded_fastmath_and_no_global_random_state():
         text = (root / rel).read_text()
         assert "fastmath" + "=" not in text, rel
         assert not banned_rng.search(text), rel
+
+
+def test_default_xi_is_one_and_ist_schemes_fix_xi_to_one_over_p():
+    """The issue's signature has ``xi=1.0``; under IST that default stands for xi = 1/p."""
+    import inspect
+
+    assert inspect.signature(train).parameters["xi"].default == 1.0
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((6, 3))
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    y = rng.standard_normal(6)
+    net = init_network(3, 16, rng=1)
+    for scheme in ("ist-categorical", "ist-bernoulli"):
+        res = train(X, y, net, scheme=scheme, eta=0.1, global_steps=1, p=4, rng=2)
+        assert res.config["xi"] == 0.25
+        with pytest.raises(ValueError, match=r"fixes `xi` = 1/p = 0.25 \(p=4\), got xi=0.5"):
+            train(X, y, net, scheme=scheme, eta=0.1, global_steps=1, p=4, xi=0.5)
+    assert train(X, y, net, scheme="bernoulli", eta=0.1, global_steps=1, p=4, rng=2).config["xi"] == 1.0
