@@ -22,10 +22,16 @@ from .ntk import (
 from .masks import sample_masks
 from .network import Network, init_network, network_output
 from .train import TrainResult, Trajectory, train
+from .assumptions import AssumptionReport, check_assumptions
+from .data import Dataset, load_dataset
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AssumptionReport",
+    "Dataset",
+    "check_assumptions",
+    "load_dataset",
     "NumericalWarning",
     "Network",
     "TrainResult",

@@ -37,9 +37,9 @@ SIZES = {
                   xis=(0.25, 0.5, 0.75, 1.0), xi_p=2, ps=(1, 2, 4, 8), p_xi=0.25,
                   widths=(128, 512, 2048), c_xi=0.5, c_p=2, cat_ps=(1, 2, 4, 8),
                   ntk_widths=tuple(2**k for k in range(7, 15)), ntk_seeds=3),
-    "default": dict(n=200, d=32, m=1024, steps=120, tau=4, seeds=5, a_xi=0.5, a_p=2,
+    "default": dict(n=200, d=32, m=1024, steps=150, tau=4, seeds=5, a_xi=0.5, a_p=2,
                     xis=(0.125, 0.25, 0.5, 0.75, 1.0), xi_p=2, ps=(1, 2, 4, 8, 16), p_xi=0.25,
-                    widths=(256, 1024, 4096), c_xi=0.5, c_p=2, cat_ps=(1, 2, 4, 8, 16),
+                    widths=(256, 1024, 4096, 8192), c_xi=0.5, c_p=2, cat_ps=(1, 2, 4, 8, 16),
                     ntk_widths=tuple(2**k for k in range(8, 17)), ntk_seeds=5),
 }
 

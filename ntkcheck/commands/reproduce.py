@@ -42,11 +42,9 @@ def run(args) -> int:
     print(f"ntkcheck reproduce {args.paper} ({summary['size']} size, {fmt(summary['seconds'])} s, "
           f"status {summary['status']})")
     for c in claims:
-        key = {"a": "median_cv_across_seeds", "b": "spearman_xi", "c": "spearman_m", "d": "spearman_p",
-               "ntk": "slope", "lambda_min": "min_lambda_min", "movement": "max_movement"}.get(c["id"])
         stat = "; ".join(f"{k}={fmt(v, 3)}" for k, v in c["statistics"].items()
                          if not isinstance(v, (list, dict)))
         print(f"  ({c['id']}) {c['verdict'].upper():<15} {c['claim']}")
-        print(f"      {stat}" if key else "")
+        print(f"      {stat}")
     print(f"summary: {os.path.join(out, 'summary.html')} (and summary.md, summary.json, figures/)")
     return 130 if summary["status"] == "interrupted" else 0
