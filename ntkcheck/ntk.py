@@ -443,6 +443,11 @@ def _enumerate_chunks(W: np.ndarray, chunk: int):
 _F32_RANGE = (1e-11, 1e15)
 
 
+#: Below this many rows the float32 GEMM saves less than converting W to float32 costs, so
+#: the pre-activations are formed in float64 directly (benchmarks/bench_ntk.py, n = 200).
+_F32_MIN_ROWS = 512
+
+
 def _f32_ok(max_abs: float, min_nonzero: float) -> bool:
     return max_abs <= _F32_RANGE[1] and (min_nonzero >= _F32_RANGE[0] or not np.isfinite(min_nonzero))
 
@@ -453,7 +458,8 @@ def _coactivation_counts(X, weight_chunk, m, mask, binary, shift, chunk, progres
     ``weight_chunk(k)`` returns the weights of neurons ``k*chunk ... (k+1)*chunk - 1``.
 
     0/1 masks: each worker thread takes every other chunk and does, for it, a single-threaded
-    float32 GEMM ``X W_c^T`` (half the memory traffic and twice the BLAS rate of float64), the
+    GEMM ``X W_c^T`` — in float32 when n >= ``_F32_MIN_ROWS`` (half the memory traffic and
+    twice the BLAS rate of float64), in float64 otherwise — the
     bit packing and the popcount accumulation into its own count matrix; the integer counts
     are summed at the end (exact, so independent of the thread count and schedule).  Every
     pre-activation within its rigorous float32 rounding bound ``gamma_{d+2} |x_i| |w_r|`` of
@@ -482,7 +488,7 @@ def _coactivation_counts(X, weight_chunk, m, mask, binary, shift, chunk, progres
         X=X,
         X32=X.astype(np.float32),
         xtol32=1.01 * ud / (1.0 - ud) * xnorm,  # gamma_{d+2}, with 1% slack, times |x_i|
-        x_ok=x_ok,
+        use_f32=x_ok and n >= _F32_MIN_ROWS,
         shift=shift,
         mask=mask,
         chunk=chunk,
@@ -559,8 +565,9 @@ class _CountWorker:
         for s0 in range(0, c, _SUB_CHUNK):
             sc = min(_SUB_CHUNK, c - s0)
             Ws = Wc[s0 : s0 + sc]
-            mx, mn = _prepare_chunk_kernel(Ws, self.W32[:sc], self.wnorm[:sc])
-            if ctx.x_ok and _f32_ok(mx, mn):
+            if ctx.use_f32:
+                mx, mn = _prepare_chunk_kernel(Ws, self.W32[:sc], self.wnorm[:sc])
+            if ctx.use_f32 and _f32_ok(mx, mn):
                 P = self.P32 if sc == _SUB_CHUNK else np.empty((n, sc), dtype=np.float32)
                 np.matmul(ctx.X32, self.W32[:sc].T, out=P)
                 xtol = ctx.xtol32

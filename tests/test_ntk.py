@@ -41,6 +41,18 @@ def _data(seed, n, d, m, unit=False):
 # ----------------------------------------------------------------- finite width vs naive loops
 
 
+@pytest.fixture(params=["float32-gemm", "float64-gemm"])
+def gemm_path(request):
+    """Run a test through both pre-activation paths of ntk_finite (float32 + fix-up, float64)."""
+    import ntkcheck.ntk as ntk_module
+
+    old = ntk_module._F32_MIN_ROWS
+    ntk_module._F32_MIN_ROWS = 0 if request.param == "float32-gemm" else 10**9
+    yield request.param
+    ntk_module._F32_MIN_ROWS = old
+
+
+@pytest.mark.parametrize("f32_min_rows", [0, 10**9])
 @given(
     seed=st.integers(0, 2**32 - 1),
     n=st.integers(1, 9),
@@ -50,14 +62,20 @@ def _data(seed, n, d, m, unit=False):
     shift=st.sampled_from([0.0, 0.4, -0.3]),
     chunk=st.sampled_from([None, 64]),
 )
-def test_ntk_finite_matches_naive_loops(seed, n, d, m, mask_kind, shift, chunk):
+def test_ntk_finite_matches_naive_loops(f32_min_rows, seed, n, d, m, mask_kind, shift, chunk):
+    import ntkcheck.ntk as ntk_module
+
     rng, X, W = _data(seed, n, d, m)
     mask = {"none": None, "binary": (rng.random(m) < 0.5).astype(float), "real": rng.random(m)}[mask_kind]
-    H = ntk_finite(X, W, mask=mask, shift=shift, chunk=chunk)
+    old, ntk_module._F32_MIN_ROWS = ntk_module._F32_MIN_ROWS, f32_min_rows
+    try:
+        H = ntk_finite(X, W, mask=mask, shift=shift, chunk=chunk)
+    finally:
+        ntk_module._F32_MIN_ROWS = old
     npt.assert_allclose(H, reference.ntk_finite(X, W, mask, shift), rtol=RTOL_EXACT, atol=ATOL_EXACT)
 
 
-def test_ntk_finite_many_chunks_and_partial_words():
+def test_ntk_finite_many_chunks_and_partial_words(gemm_path):
     # m not a multiple of 64 nor of the chunk; several chunks and sub-chunks; n not a multiple of 4
     _, X, W = _data(1, 13, 5, 1500)
     mask = (np.arange(1500) % 3 != 0).astype(float)
@@ -66,7 +84,7 @@ def test_ntk_finite_many_chunks_and_partial_words():
         npt.assert_allclose(ntk_finite(X, W, mask=mask, chunk=chunk), ref, rtol=RTOL_EXACT, atol=ATOL_EXACT)
 
 
-def test_ntk_finite_float32_inputs_and_noncontiguous_W():
+def test_ntk_finite_float32_inputs_and_noncontiguous_W(gemm_path):
     _, X, W = _data(2, 8, 4, 300)
     X32, W32 = X.astype(np.float32), W.astype(np.float32)
     ref = reference.ntk_finite(X32.astype(float), W32.astype(float))
@@ -77,7 +95,7 @@ def test_ntk_finite_float32_inputs_and_noncontiguous_W():
     npt.assert_allclose(ntk_finite(X, WF[::2]), reference.ntk_finite(X, W[::2]), rtol=RTOL_EXACT, atol=ATOL_EXACT)
 
 
-def test_ntk_finite_exact_ties_count_as_active():
+def test_ntk_finite_exact_ties_count_as_active(gemm_path):
     # <w_r, x_i> = 0 exactly: the indicator uses >=, so the neuron counts.
     X = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 1.0, 0.0]])
     W = np.array([[0.0, 1.0, 1.0], [1.0, 0.0, 1.0], [1.0, -1.0, 0.0], [0.0, 0.0, 1.0]] * 50)
@@ -85,7 +103,7 @@ def test_ntk_finite_exact_ties_count_as_active():
     assert ntk_finite(X, [[0.0, 0.0, 1.0]])[0, 0] == 1.0
 
 
-def test_ntk_finite_near_threshold_entries_are_resolved_in_float64():
+def test_ntk_finite_near_threshold_entries_are_resolved_in_float64(gemm_path):
     # Pre-activations within float32 rounding of the threshold must follow float64 arithmetic.
     rng = np.random.default_rng(3)
     X = unit_rows(rng.standard_normal((6, 16)))
@@ -98,7 +116,7 @@ def test_ntk_finite_near_threshold_entries_are_resolved_in_float64():
     npt.assert_allclose(ntk_finite(X, W), reference.ntk_finite(X, W), rtol=RTOL_EXACT, atol=ATOL_EXACT)
 
 
-def test_ntk_finite_extreme_scales_fall_back_to_float64():
+def test_ntk_finite_extreme_scales_fall_back_to_float64(gemm_path):
     _, X, W = _data(4, 7, 3, 200)
     for sx, sw in [(1e-20, 1.0), (1.0, 1e20), (1e-160, 1e150)]:
         npt.assert_allclose(ntk_finite(X * sx, W * sw), reference.ntk_finite(X * sx, W * sw),
