@@ -387,17 +387,17 @@ def execute(runner, task: Task, threads: int = 1, attempt: int = 1) -> dict:
 
     The runner's exception becomes a ``"failed"`` record with type, message and traceback; a
     ``KeyboardInterrupt`` inside the runner becomes status ``"interrupted"`` (not stored).
-    BLAS/OpenMP pools are limited to ``threads`` for the call; the runner gets ``threads=``
-    if its signature accepts it.
+    BLAS/OpenMP pools and Numba's threads are limited to ``threads`` for the call (and recorded);
+    the runner gets ``threads=`` if its signature accepts it.
     """
     from threadpoolctl import threadpool_limits
 
     fn = resolve_runner(runner)
-    t0 = time.time()
+    t0, c0 = time.time(), time.process_time()
     result, error, status = None, None, "ok"
     try:
         kw = {"threads": threads} if _accepts_threads(fn) else {}
-        with threadpool_limits(limits=threads):
+        with threadpool_limits(limits=threads), _numba_threads(threads):
             result = _jsonable(fn(dict(task.params), task.seed, **kw))
         canonical_json(result)  # fail here, with the run's name, if not serialisable
     except KeyboardInterrupt:
@@ -408,7 +408,7 @@ def execute(runner, task: Task, threads: int = 1, attempt: int = 1) -> dict:
     return dict(run_id=task.run_id, params=task.params, replicate=task.replicate, seed=task.seed,
                 status=status, result=result, error=error, attempts=int(attempt),
                 host=socket.gethostname(), pid=os.getpid(), threads=int(threads),
-                started=t0, elapsed=time.time() - t0, finished=time.time())
+                started=t0, elapsed=time.time() - t0, cpu=time.process_time() - c0, finished=time.time())
 
 
 def failed_record(task: Task, message: str, *, kind: str = "WorkerDied", attempts: int = 1) -> dict:
@@ -418,6 +418,24 @@ def failed_record(task: Task, message: str, *, kind: str = "WorkerDied", attempt
                 error=dict(type=kind, message=message, traceback=""), attempts=int(attempts),
                 host=socket.gethostname(), pid=os.getpid(), threads=0, started=time.time(),
                 elapsed=0.0, finished=time.time())
+
+
+class _numba_threads:
+    """Limit Numba's parallel kernels (``prange``) to ``k`` threads inside the block."""
+
+    def __init__(self, k):
+        self.k = k
+
+    def __enter__(self):
+        import numba
+
+        self.old = numba.get_num_threads()
+        numba.set_num_threads(max(1, min(self.k, numba.config.NUMBA_NUM_THREADS)))
+
+    def __exit__(self, *exc):
+        import numba
+
+        numba.set_num_threads(self.old)
 
 
 def _accepts_threads(fn) -> bool:
