@@ -7,6 +7,7 @@ The cluster runs the default runner; its records must equal the local ones numbe
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -52,13 +53,12 @@ def _dask_cli():
     return [exe] if exe else [sys.executable, "-m", "dask"]
 
 
-@pytest.fixture(scope="module")
-def dask_cluster(tmp_path_factory):
+@contextlib.contextmanager
+def _cluster(tmp, *, nanny: bool):
     """A scheduler and one worker process (2 threads) on 127.0.0.1; torn down in ``finally``."""
     pytest.importorskip("distributed", reason="dask.distributed is not installed (pip install 'ntkcheck[dask]')")
     from distributed import Client
 
-    tmp = tmp_path_factory.mktemp("dask")
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -70,7 +70,8 @@ def dask_cluster(tmp_path_factory):
             cwd=tmp, env=env, stdout=logs[0], stderr=subprocess.STDOUT))
         procs.append(subprocess.Popen(
             [*_dask_cli(), "worker", address, "--host", "127.0.0.1", "--nworkers", "1", "--nthreads", "2",
-             "--no-dashboard", "--no-nanny", "--local-directory", str(tmp / "worker"), "--death-timeout", "60"],
+             "--no-dashboard", "--nanny" if nanny else "--no-nanny", "--local-directory", str(tmp / "worker"),
+             "--death-timeout", "60"],
             cwd=ROOT, env=env, stdout=logs[1], stderr=subprocess.STDOUT))
         deadline = time.time() + 60
         while True:
@@ -95,6 +96,12 @@ def dask_cluster(tmp_path_factory):
                 p.wait(timeout=15)
         for f in logs:
             f.close()
+
+
+@pytest.fixture(scope="module")
+def dask_cluster(tmp_path_factory):
+    with _cluster(tmp_path_factory.mktemp("dask"), nanny=False) as address:
+        yield address
 
 
 def _results(out):
@@ -138,3 +145,18 @@ def test_missing_dask_gives_a_clear_message(tmp_path, monkeypatch, capsys):
     assert main(["sweep", str(spec), "--out", str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:1",
                  "--quiet"]) == 2
     assert "pip install 'ntkcheck[dask]'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_dask_worker_death_is_retried(tmp_path):
+    """A run that kills its worker once (os._exit) is rerun by the scheduler after the nanny restarts it."""
+    from tests.test_sweep_failures import _spec
+
+    points = [{"x": i, "die": "once" if i == 1 else "", "marker_dir": str(tmp_path)} for i in range(4)]
+    spec = _spec(tmp_path, "dying_runner", points)
+    with _cluster(tmp_path, nanny=True) as address:
+        s = run_sweep(spec, tmp_path / "dask", scheduler=address)
+    assert (tmp_path / "died-1").exists()
+    assert (s.done, s.failed, s.pending) == (4, 0, 0)
+    run_sweep(spec, tmp_path / "ref", workers=0)
+    assert _results(tmp_path / "dask") == _results(tmp_path / "ref")
