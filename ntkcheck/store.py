@@ -2,7 +2,7 @@
 
 Layout of a store directory ``DIR``::
 
-    DIR/spec.toml             the sweep specification (a byte-exact copy of SPEC.toml)
+    DIR/spec.toml             the sweep specification (byte-exact copy of the latest SPEC.toml)
     DIR/sweep.json            identity (sweep seed, runner) and a log of every launch
     DIR/runs/<run_id>.json    one record per finished run, status "ok" or "failed"
     DIR/quarantine/           corrupt records moved aside for inspection (then redone)

@@ -514,7 +514,9 @@ def run_sweep(spec, out, *, workers: int | None = None, scheduler: str | None = 
         Address of a Dask scheduler (``tcp://host:port``); then ``workers`` is ignored.
     resume : bool, default False
         Continue the sweep already in ``out`` (finished runs are skipped). Without it an
-        existing sweep in ``out`` is an error.
+        existing sweep in ``out`` is an error.  The spec may differ from the stored one if
+        the sweep seed and runner agree (e.g. a grid extended by new values): records are
+        keyed by run, so only the new runs execute, and ``spec.toml`` is replaced.
     retry_failed : bool, default False
         Also redo runs recorded as failed.
     threads : int, optional
