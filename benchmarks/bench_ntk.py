@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import math
 import os
 import sys
 import time
@@ -103,7 +102,6 @@ def bench_finite(grid, repeat):
             base = f"{'skip':>8} {t_ours:9.3f} {'':>8}"
             mems = f"{'needs ' + format(need, '.0f') + ' GiB':>12} {fmt_bytes(mem_ours)}"
         print(f"{n:5d} {d:4d} {m:8d} | {base} | {gemm} | {mems}", flush=True)
-        del X, W
         gc.collect()
 
 

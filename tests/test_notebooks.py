@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 

@@ -22,7 +22,6 @@ from ntkcheck.sweep import (
     run_id_of,
     run_one,
     run_sweep,
-    sweep_status,
     validate_params,
 )
 

@@ -117,6 +117,7 @@ def test_dask_cluster_sweep_equals_local(dask_cluster, tmp_path):
     on_dask = run_sweep(spec, tmp_path / "dask", scheduler=dask_cluster)
     local = run_sweep(spec, tmp_path / "local", workers=2)
     assert (on_dask.done, on_dask.failed, on_dask.pending) == (8, 0, 0)
+    assert (local.done, local.failed, local.pending) == (8, 0, 0)
     rd, rl = _results(tmp_path / "dask"), _results(tmp_path / "local")
     assert rd == rl and len(rd) == 8  # identical numbers, bit for bit
     launches = Store(tmp_path / "dask").read_meta()["launches"]

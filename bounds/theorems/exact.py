@@ -14,7 +14,6 @@ p subnetworks; categorical masks have ξ = 1/p), with S = Σ_r ‖σ(X w_{k,r})�
 
 from __future__ import annotations
 
-import sympy as sp
 
 from .. import _claims
 from .._reports import Claim

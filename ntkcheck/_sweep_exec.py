@@ -1,0 +1,307 @@
+"""Execution of sweep runs: one run in a process, and the schedulers that run many.
+
+Private companion of :mod:`ntkcheck.sweep`.  :func:`execute` runs one task in the current
+process and turns every failure into a record (never raising); the backends run tasks in this
+process, in local worker processes (``spawn`` context, recreated when a worker dies) or on a
+Dask distributed cluster, and hand each finished record to the driver's ``sink``, the only
+writer of the store (:mod:`ntkcheck.store`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+import socket
+import time
+import traceback
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+
+from .store import canonical_json
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .sweep import Task
+
+
+def resolve_runner(ref) -> Callable:
+    """Import a runner from ``"module:function"`` (a callable is returned unchanged)."""
+    if callable(ref):
+        return ref
+    mod, sep, fn = str(ref).partition(":")
+    if not sep or not mod or not fn:
+        raise ValueError(f"`sweep.runner` must look like 'module:function', got {ref!r}.")
+    try:
+        obj = getattr(importlib.import_module(mod), fn)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"`sweep.runner` = {ref!r} cannot be imported: {exc}") from None
+    if not callable(obj):
+        raise TypeError(f"`sweep.runner` = {ref!r} is not callable.")
+    return obj
+
+
+# ----------------------------------------------------------------------------- execution
+
+
+def execute(runner, task: Task, threads: int = 1, attempt: int = 1) -> dict:
+    """Run one task in the current process and return its (unsealed) record; never raises.
+
+    The runner's exception becomes a ``"failed"`` record with type, message and traceback; a
+    ``KeyboardInterrupt`` inside the runner becomes status ``"interrupted"`` (not stored).
+    BLAS/OpenMP pools and Numba's threads are limited to ``threads`` for the call (and recorded);
+    the runner gets ``threads=`` if its signature accepts it.
+    """
+    from threadpoolctl import threadpool_limits
+
+    fn = resolve_runner(runner)
+    t0, c0 = time.time(), time.process_time()
+    result, error, status = None, None, "ok"
+    try:
+        kw = {"threads": threads} if _accepts_threads(fn) else {}
+        with threadpool_limits(limits=threads), _numba_threads(threads):
+            result = _jsonable(fn(dict(task.params), task.seed, **kw))
+        canonical_json(result)  # fail here, with the run's name, if not serialisable
+    except KeyboardInterrupt:
+        status = "interrupted"
+    except Exception as exc:  # noqa: BLE001 - every failure of a run is recorded, none stops the sweep
+        status, result = "failed", None
+        error = dict(type=type(exc).__name__, message=str(exc), traceback=traceback.format_exc())
+    return dict(run_id=task.run_id, params=task.params, replicate=task.replicate, seed=task.seed,
+                status=status, result=result, error=error, attempts=int(attempt),
+                host=socket.gethostname(), pid=os.getpid(), threads=int(threads),
+                started=t0, elapsed=time.time() - t0, cpu=time.process_time() - c0, finished=time.time())
+
+
+def failed_record(task: Task, message: str, *, kind: str = "WorkerDied", attempts: int = 1) -> dict:
+    """A ``"failed"`` record for a run that could not be executed (e.g. its worker died)."""
+    return dict(run_id=task.run_id, params=task.params, replicate=task.replicate, seed=task.seed,
+                status="failed", result=None,
+                error=dict(type=kind, message=message, traceback=""), attempts=int(attempts),
+                host=socket.gethostname(), pid=os.getpid(), threads=0, started=time.time(),
+                elapsed=0.0, finished=time.time())
+
+
+class _numba_threads:
+    """Limit Numba's parallel kernels (``prange``) to ``k`` threads inside the block."""
+
+    def __init__(self, k):
+        self.k = k
+
+    def __enter__(self):
+        import numba
+
+        self.old = numba.get_num_threads()
+        numba.set_num_threads(max(1, min(self.k, numba.config.NUMBA_NUM_THREADS)))
+
+    def __exit__(self, *exc):
+        import numba
+
+        numba.set_num_threads(self.old)
+
+
+def _accepts_threads(fn) -> bool:
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return False
+    return "threads" in sig.parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values())
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    if isinstance(x, np.bool_):
+        return bool(x)
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.floating):
+        return float(x)
+    return x
+
+
+def _cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+# ----------------------------------------------------------------------------- backends
+
+
+def _run_inline(tasks, fn, threads, sink):
+    for t in tasks:
+        rec = execute(fn, t, threads)
+        if rec["status"] == "interrupted":
+            raise KeyboardInterrupt
+        sink(rec)
+
+
+def _worker_init():
+    """Local workers ignore SIGINT (the driver handles Ctrl-C) and exit when the driver dies."""
+    import signal
+    import threading
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+
+    def watch():  # a driver killed by SIGKILL must not leave orphan workers behind
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="ntkcheck-parent-watch", daemon=True).start()
+
+
+def _run_local(tasks, runner, workers, threads, max_retries, sink, log):
+    """Process pool; a dead worker breaks the pool, which is recreated and its runs resubmitted.
+
+    A run in flight when a worker died is resubmitted; after two such deaths it runs alone
+    (so the culprit is known), and a run that kills its worker ``max_retries`` times while
+    alone is recorded as failed.  At most ``2*workers`` runs are queued at a time.
+    """
+    import multiprocessing
+    from collections import Counter, deque
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    ctx = multiprocessing.get_context("spawn")
+    queue, suspects = deque(tasks), deque()
+    shared, alone = Counter(), Counter()
+    inflight: dict = {}
+    pool = None
+    isolated = False
+
+    def submit(t) -> bool:
+        """Queue ``t`` on the pool; False if the pool broke since the last wait (a worker died)."""
+        try:
+            fut = pool.submit(execute, runner, t, threads, 1 + shared[t.run_id] + alone[t.run_id])
+        except BrokenProcessPool:
+            return False
+        inflight[fut] = t
+        return True
+
+    try:
+        while queue or suspects or inflight:
+            if pool is None:
+                pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init)
+            broken = False
+            if suspects and not inflight:
+                isolated = True
+                t = suspects.popleft()
+                if not submit(t):
+                    suspects.appendleft(t)
+                    broken = True
+            elif not suspects:
+                isolated = False
+                while queue and len(inflight) < 2 * workers:
+                    t = queue.popleft()
+                    if not submit(t):
+                        queue.appendleft(t)
+                        broken = True
+                        break
+            if broken and not inflight:  # nothing in flight to report the death: just renew the pool
+                pool.shutdown(wait=False)
+                pool = None
+                continue
+            done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
+            crashed = []
+            for fut in done:
+                t = inflight.pop(fut)
+                exc = fut.exception()
+                if isinstance(exc, BrokenProcessPool):
+                    crashed.append(t)
+                elif exc is not None:
+                    sink(failed_record(t, f"could not run: {exc!r}", kind=type(exc).__name__))
+                elif not sink(fut.result()):
+                    queue.append(t)  # interrupted inside the worker: run it again
+            if not crashed:
+                continue
+            for fut in list(inflight):  # the broken pool fails every other future too
+                t = inflight.pop(fut)
+                if fut.exception() is None:
+                    sink(fut.result()) or queue.append(t)
+                else:
+                    crashed.append(t)
+            for t in crashed:
+                if isolated:
+                    alone[t.run_id] += 1
+                    if alone[t.run_id] >= max_retries:
+                        sink(failed_record(t, f"the worker process died {alone[t.run_id]} time(s) while "
+                                              "running this run alone (killed by a signal, out of memory, "
+                                              "os._exit or a crash in native code?)",
+                                           attempts=1 + shared[t.run_id] + alone[t.run_id]))
+                    else:
+                        suspects.append(t)
+                else:
+                    shared[t.run_id] += 1
+                    (suspects.append if shared[t.run_id] >= 2 else queue.appendleft)(t)
+            log(f"a worker process died; {len(crashed)} run(s) resubmitted to a new pool")
+            pool.shutdown(wait=False)
+            pool = None
+    except KeyboardInterrupt:
+        if pool is not None:
+            for fut in inflight:
+                fut.cancel()
+            running = [f for f in inflight if not f.cancelled()]
+            log(f"interrupted: waiting for {len(running)} running run(s); Ctrl-C again to abandon them")
+            try:
+                for fut in running:
+                    if fut.exception() is None:
+                        sink(fut.result())
+            except KeyboardInterrupt:
+                log("abandoning the running runs")
+            finally:
+                _kill_pool(pool)
+                pool = None
+        raise
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+
+def _kill_pool(pool):
+    procs = list(getattr(pool, "_processes", {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        if proc.is_alive():
+            proc.kill()
+    for proc in procs:
+        proc.join(timeout=5)
+
+
+def _run_dask(tasks, runner, address, threads, max_retries, sink, log):
+    """Dask distributed: one task per run; the scheduler re-runs tasks of dead workers."""
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise ImportError("--scheduler needs dask.distributed, which is not installed; install it with "
+                          "`pip install 'ntkcheck[dask]'` (or `pip install \"dask[distributed]\"`).") from None
+    import uuid
+
+    client = Client(address, timeout="30s", set_as_default=False)
+    futs = {}
+    try:
+        tag = uuid.uuid4().hex[:8]
+        for t in tasks:
+            futs[client.submit(execute, runner, t, threads, key=f"ntkcheck-run-{t.run_id}-{tag}",
+                               pure=False, retries=max_retries)] = t
+        with client.as_current():
+            done = as_completed(list(futs))
+        for fut in done:
+            t = futs[fut]
+            try:
+                rec = fut.result()
+            except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker: the run's workers kept dying
+                rec = failed_record(t, f"dask could not run it: {exc!r}", kind=type(exc).__name__)
+            if not sink(rec):
+                sink(failed_record(t, "interrupted inside a dask worker", kind="Interrupted"))
+    except KeyboardInterrupt:
+        log("interrupted: cancelling the dask tasks")
+        client.cancel(list(futs))
+        raise
+    finally:
+        client.close()
