@@ -444,8 +444,8 @@ _F32_RANGE = (1e-11, 1e15)
 
 
 #: Below this many rows the float32 GEMM saves less than converting W to float32 costs, so
-#: the pre-activations are formed in float64 directly (benchmarks/bench_ntk.py, n = 200).
-_F32_MIN_ROWS = 512
+#: the pre-activations are formed in float64 directly (benchmarks/bench_ntk.py: at n = 200 float64 wins at d = 784, at n = 400 float32 wins).
+_F32_MIN_ROWS = 300
 
 
 def _f32_ok(max_abs: float, min_nonzero: float) -> bool:
@@ -458,7 +458,7 @@ def _coactivation_counts(X, weight_chunk, m, mask, binary, shift, chunk, progres
     ``weight_chunk(k)`` returns the weights of neurons ``k*chunk ... (k+1)*chunk - 1``.
 
     0/1 masks: each worker thread takes every other chunk and does, for it, a single-threaded
-    GEMM ``X W_c^T`` — in float32 when n >= ``_F32_MIN_ROWS`` (half the memory traffic and
+    GEMM ``X W_c^T`` — in float32 when n >= ``_F32_MIN_ROWS`` (300) (half the memory traffic and
     twice the BLAS rate of float64), in float64 otherwise — the
     bit packing and the popcount accumulation into its own count matrix; the integer counts
     are summed at the end (exact, so independent of the thread count and schedule).  Every
@@ -534,9 +534,15 @@ class _StreamContext:
         self.__dict__.update(kw)
 
 
-#: Neurons per GEMM + packing step inside a chunk: keeps the float32 pre-activations of
-#: n = 1000 rows (2 MB) in the L2 cache between the GEMM that writes and the kernel that packs.
-_SUB_CHUNK = 512
+#: Bytes of pre-activations per GEMM + packing step inside a chunk: the block written by the
+#: GEMM stays in the L2 cache until the packing kernel reads it (512 float32 neurons at
+#: n = 1000, 1280 float64 neurons at n = 200).
+_SUB_CHUNK_BYTES = 1 << 21
+
+
+def _sub_chunk(n: int, itemsize: int, chunk: int) -> int:
+    sub = _SUB_CHUNK_BYTES // (itemsize * max(n, 1)) // 64 * 64
+    return int(min(max(sub, 512), max(chunk, 64)))
 
 
 class _CountWorker:
@@ -547,10 +553,11 @@ class _CountWorker:
         self.ctx = ctx
         n4 = -(-n // 4) * 4  # the count kernel works on blocks of 4 rows; pad rows stay 0
         self.C = np.zeros((n4, n4), dtype=count_dtype)
-        self.W32 = np.empty((_SUB_CHUNK, d), dtype=np.float32)
-        self.wnorm = np.empty(_SUB_CHUNK)
-        self.P32 = np.empty((n, _SUB_CHUNK), dtype=np.float32)
-        self.P64 = np.empty((n, _SUB_CHUNK))
+        self.sub = _sub_chunk(n, 4 if ctx.use_f32 else 8, ctx.chunk)
+        self.W32 = np.empty((self.sub, d), dtype=np.float32)
+        self.wnorm = np.empty(self.sub)
+        self.P32 = np.empty((n, self.sub), dtype=np.float32)
+        self.P64 = np.empty((n, self.sub))
         self.B = np.zeros((n4, (ctx.chunk + 63) // 64), dtype=np.uint64)
         self.xtol0 = np.zeros(n)
 
@@ -562,17 +569,18 @@ class _CountWorker:
         nw = (c + 63) // 64
         words = _mask_words(None if ctx.mask is None else ctx.mask[start : start + c], nw)
         B = self.B if nw == self.B.shape[1] else np.zeros((self.B.shape[0], nw), dtype=np.uint64)
-        for s0 in range(0, c, _SUB_CHUNK):
-            sc = min(_SUB_CHUNK, c - s0)
+        sub = self.sub
+        for s0 in range(0, c, sub):
+            sc = min(sub, c - s0)
             Ws = Wc[s0 : s0 + sc]
             if ctx.use_f32:
                 mx, mn = _prepare_chunk_kernel(Ws, self.W32[:sc], self.wnorm[:sc])
             if ctx.use_f32 and _f32_ok(mx, mn):
-                P = self.P32 if sc == _SUB_CHUNK else np.empty((n, sc), dtype=np.float32)
+                P = self.P32 if sc == sub else np.empty((n, sc), dtype=np.float32)
                 np.matmul(ctx.X32, self.W32[:sc].T, out=P)
                 xtol = ctx.xtol32
             else:
-                P = self.P64 if sc == _SUB_CHUNK else np.empty((n, sc))
+                P = self.P64 if sc == sub else np.empty((n, sc))
                 np.matmul(ctx.X, np.ascontiguousarray(Ws, dtype=FLOAT).T, out=P)
                 xtol = self.xtol0
             w0, w1 = s0 // 64, (s0 + sc + 63) // 64
