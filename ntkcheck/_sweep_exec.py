@@ -17,8 +17,8 @@ import time
 import traceback
 from typing import TYPE_CHECKING, Callable
 
-import numpy as np
 
+from ._json import jsonable
 from .store import canonical_json
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -60,7 +60,7 @@ def execute(runner, task: Task, threads: int = 1, attempt: int = 1) -> dict:
     try:
         kw = {"threads": threads} if _accepts_threads(fn) else {}
         with threadpool_limits(limits=threads), _numba_threads(threads):
-            result = _jsonable(fn(dict(task.params), task.seed, **kw))
+            result = jsonable(fn(dict(task.params), task.seed, **kw), nonfinite="keep")
         canonical_json(result)  # fail here, with the run's name, if not serialisable
     except KeyboardInterrupt:
         status = "interrupted"
@@ -107,22 +107,6 @@ def _accepts_threads(fn) -> bool:
         return False
     return "threads" in sig.parameters or any(
         p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values())
-
-
-def _jsonable(x):
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
-    if isinstance(x, np.bool_):
-        return bool(x)
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, np.floating):
-        return float(x)
-    return x
 
 
 def _cpus() -> int:

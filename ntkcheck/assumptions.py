@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 
+from ._json import jsonable
 from ._config import NumericalWarning
 from ._validation import check_int, check_scalar, check_X, check_y
 
@@ -95,7 +96,7 @@ class AssumptionReport:
 
     def to_dict(self) -> dict:
         """JSON-serialisable dict (non-finite floats become strings such as ``"inf"``)."""
-        return _jsonable(asdict(self))
+        return jsonable(asdict(self))
 
     def __str__(self) -> str:
         return "\n".join(self.messages)
@@ -271,19 +272,3 @@ def _spectrum(X, y):
         except LinAlgError:
             yhy = math.inf
     return float(lam0), float(lam_max), yhy
-
-
-def _jsonable(x):
-    if isinstance(x, dict):
-        return {k: _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, (np.floating, float)):
-        x = float(x)
-        return x if math.isfinite(x) else str(x)
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, np.bool_):
-        return bool(x)
-    return x
-

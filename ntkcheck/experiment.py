@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
 
+from ._json import jsonable
 from ._validation import check_choice, check_int, check_scalar
 
 __all__ = ["RunConfig", "SeedResult", "ExperimentResult", "load_config", "prepare",
@@ -253,7 +254,7 @@ def run_seed(prep: Prepared, seed: int, *, progress: bool = False, identities: b
                    min_lam_full=None if tr.lam_min_full is None else float(np.nanmin(tr.lam_min_full)),
                    min_lam_masked=None if tr.lam_min_masked is None else float(np.nanmin(tr.lam_min_masked)),
                    identities_ok=None if not ids else all(i["ok"] for i in ids))
-    return SeedResult(seed=seed, result=res, identities=ids, summary=_clean(summary))
+    return SeedResult(seed=seed, result=res, identities=ids, summary=jsonable(summary))
 
 
 @dataclass(frozen=True, eq=False)
@@ -348,7 +349,7 @@ def build_report(prep: Prepared, done: list, status: str) -> dict:
         rep["comparison"] = compare_run([s.result.trajectory for s in done], theorem=prep.theorem,
                                         values=theorem_values(prep))
         rep["identities"] = _identity_summary(done)
-    return _clean(rep)
+    return jsonable(rep)
 
 
 def write_seed(sr: SeedResult, out) -> dict:
@@ -364,7 +365,7 @@ def write_seed(sr: SeedResult, out) -> dict:
     atomic_write(os.path.join(d, "trajectory.npz"), buf.getvalue())
     atomic_write(os.path.join(d, "trajectory.csv"), trajectory_csv(tr))
     summary = dict(sr.summary, identities=sr.identities, train_config=sr.result.config)
-    atomic_write(os.path.join(d, "summary.json"), _dumps(_clean(summary)))
+    atomic_write(os.path.join(d, "summary.json"), _dumps(jsonable(summary)))
     return dict(npz=os.path.join(d, "trajectory.npz"), csv=os.path.join(d, "trajectory.csv"))
 
 
@@ -424,7 +425,7 @@ def _write_config(prep: Prepared, out: str) -> None:
     meta = dict(config=cfg.to_dict(), requested_eta=prep.config.eta, data=prep.data.describe(),
                 versions=dict(ntkcheck=__version__, numpy=numpy.__version__, scipy=scipy.__version__),
                 seeding="seed s: init_rng, mask_rng, identity_rng = numpy.random.default_rng(s).spawn(3)")
-    atomic_write(os.path.join(out, "config.json"), _dumps(_clean(meta)))
+    atomic_write(os.path.join(out, "config.json"), _dumps(jsonable(meta)))
 
 
 def _identity_summary(done) -> list:
@@ -481,21 +482,3 @@ def _toml_value(v) -> str:
 
 def _dumps(obj) -> str:
     return json.dumps(obj, indent=2, allow_nan=False) + "\n"
-
-
-def _clean(x):
-    if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return _clean(x.tolist())
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        x = float(x)
-        return x if math.isfinite(x) else str(x)
-    return x
-

@@ -290,10 +290,10 @@ def _check_ntk(ds, S, out, bar, state):
 
 
 def _claim(cid, text, stats, ok, figure, verdicts=("reproduced", "not reproduced")):
-    from .experiment import _clean
+    from ._json import jsonable
 
     figs = figure if isinstance(figure, list) else [figure]
-    return _clean(dict(id=cid, claim=text, rule=RULES[cid], statistics=stats,
+    return jsonable(dict(id=cid, claim=text, rule=RULES[cid], statistics=stats,
                        verdict=verdicts[0] if ok else verdicts[1], figures=figs))
 
 
@@ -333,9 +333,9 @@ def _npz(out, name, **arrays):
 
 
 def _save(summary, out, atomic_write, dumps):
-    from .experiment import _clean
+    from ._json import jsonable
 
-    atomic_write(os.path.join(out, "summary.json"), dumps(_clean(summary)))
+    atomic_write(os.path.join(out, "summary.json"), dumps(jsonable(summary)))
 
 
 def summary_blocks(summary: dict) -> list:

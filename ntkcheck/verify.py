@@ -26,6 +26,7 @@ import numpy as np
 import bounds
 from bounds import MissingValueError
 
+from ._json import jsonable
 from ._identities import identity_samples
 
 __all__ = ["SCHEME_THEOREMS", "Requirement", "TheoremCheck", "check_theorem", "data_values",
@@ -107,7 +108,7 @@ class TheoremCheck:
 
     def to_dict(self) -> dict:
         """JSON-serialisable dict."""
-        return _jsonable(asdict(self))
+        return jsonable(asdict(self))
 
 
 def data_values(report) -> dict:
@@ -295,7 +296,7 @@ def compare_run(trajectories, *, theorem: str, values: dict) -> dict:
         else bool(min(np.nanmin(a) for a in lam_mask) >= xi * lam0 / 2),
         note="full: lambda_min(H(W_k)) vs lambda_0/2 (DZPS19 Lemma 3.2); masked: LK22 Thm 2 "
              "(xi-convention) vs xi lambda_0/2")
-    return _jsonable(out)
+    return jsonable(out)
 
 
 def measure_identities(X, y, W, a, *, kind: str, xi: float, p: int, tau: int, eta: float,
@@ -355,7 +356,7 @@ def measure_identities(X, y, W, a, *, kind: str, xi: float, p: int, tau: int, et
                         measured=pick(mean), expected=pick(expected), se=pick(se),
                         z=float(np.max(z)), components=int(np.size(z)), samples=int(s.shape[0]),
                         ok=bool(np.max(z) <= MC_SIGMAS)))
-    return _jsonable(out)
+    return jsonable(out)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -381,20 +382,3 @@ def _max(a):
 def _min(a):
     a = np.asarray(a, float)
     return float(np.nanmin(a)) if a.size else None
-
-
-def _jsonable(x):
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        x = float(x)
-        return x if math.isfinite(x) else str(x)
-    return x
