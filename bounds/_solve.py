@@ -16,7 +16,8 @@ import sympy as sp
 __all__ = ["unique_root", "numeric_roots"]
 
 
-def _value(expr):
+def real_value(expr):
+    """``expr`` as a float if it evaluates to a real number (30 digits), else None."""
     try:
         value = complex(sp.N(expr, 30))
     except (TypeError, ValueError):
@@ -27,7 +28,7 @@ def _value(expr):
 
 
 def _real(expr, where: str) -> float:
-    value = _value(expr)
+    value = real_value(expr)
     if value is None or math.isnan(value):
         raise ValueError(f"{where}: {expr} is not a real number")
     return value
@@ -38,7 +39,7 @@ def unique_root(fx: sp.Expr, x: sp.Symbol, where: str) -> sp.Expr:
     roots = []
     try:
         for root in sp.solve(fx, x):
-            value = _value(root)
+            value = real_value(root)
             if value is not None and (not x.is_positive or value > 0):
                 roots.append(root)
     except (NotImplementedError, TypeError, ValueError):  # SymPy gives up (or trips)

@@ -28,6 +28,7 @@ import sympy as sp
 from sympy.core.relational import Relational
 
 from . import symbols as _symbols
+from ._solve import real_value as _maybe_float
 from ._solve import unique_root as _unique_root
 from ._reports import (SATISFIED, UNDECIDED, VIOLATED, Bound, Claim, HypothesisCheck,
                        HypothesisReport, HypothesisViolation, truth)
@@ -496,16 +497,6 @@ def _no_floats(obj: sp.Basic, where: str) -> None:
     if obj.atoms(sp.Float):
         raise ValueError(f"{where}: contains floating-point numbers {sorted(obj.atoms(sp.Float))}"
                          f"; use exact numbers (sp.Rational)")
-
-
-def _maybe_float(expr) -> Optional[float]:
-    try:
-        value = complex(sp.N(expr, 30))
-    except (TypeError, ValueError):
-        return None
-    if abs(value.imag) > 1e-12 * max(1.0, abs(value.real)):
-        return None
-    return value.real
 
 
 def _to_float(expr: sp.Basic, where: str) -> float:
