@@ -380,12 +380,15 @@ def _diag_value(sq: np.ndarray, shift: float) -> np.ndarray:
 def _orthant_probability(h: np.ndarray, phi: np.ndarray) -> np.ndarray:
     """``P(Z1 >= h_i, Z2 >= h_j; rho = cos phi_ij)`` for all pairs, via Owen's T.
 
-    Row blocks of the upper triangle keep temporaries small; the result is symmetric.
+    Row blocks of the upper triangle keep temporaries small and are shared among
+    ``numba.get_num_threads()`` threads (SciPy's ufuncs release the GIL); blocks write
+    disjoint parts of the symmetric result, so the values do not depend on the schedule.
     """
     n = h.shape[0]
     P = np.empty((n, n))
-    block = max(1, (1 << 21) // max(n, 1))
-    for i0 in range(0, n, block):
+    block = max(1, (1 << 20) // max(n, 1))
+
+    def fill(i0):
         i1 = min(n, i0 + block)
         ph = phi[i0:i1, i0:]
         hi = np.broadcast_to(h[i0:i1, None], ph.shape)
@@ -393,11 +396,31 @@ def _orthant_probability(h: np.ndarray, phi: np.ndarray) -> np.ndarray:
         vals = _orthant_pairs(hi, hj, ph)
         P[i0:i1, i0:] = vals
         P[i0:, i0:i1] = vals.T
+
+    starts = range(0, n, block)
+    threads = min(numba.get_num_threads(), len(starts))
+    if threads > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(fill, starts))
+    else:
+        for i0 in starts:
+            fill(i0)
     return P
 
 
 def _orthant_pairs(h, k, phi):
-    """Elementwise upper-orthant probability ``Phi_2(-h, -k; cos phi)`` (h, k nonzero)."""
+    """Elementwise upper-orthant probability ``Phi_2(-h, -k; cos phi)`` (h, k nonzero).
+
+    Equal thresholds (rows of equal norm, e.g. unit data) need one Owen's T per pair:
+    ``Phi(-h) - 2 T(h, tan(phi/2))`` (theory.md §4), since then ``a_x = a_y = tan(phi/2)``.
+    Thresholds equal up to rounding (|h - k| <= 1e-13 |h|, as for normalised rows) take
+    that route with their mean: the difference is below the rounding of the inputs.
+    """
+    same = np.abs(h - k) <= 1e-13 * np.abs(h)
+    if same.all():
+        hm = 0.5 * (h + k)
+        out = ndtr(-hm) - 2.0 * owens_t(hm, np.tan(0.5 * phi))
+        return _orthant_limits(out, h, k, phi)
     x, y = -h, -k
     rho = np.cos(phi)
     s = np.sin(phi)
@@ -406,7 +429,11 @@ def _orthant_pairs(h, k, phi):
         ay = (x - rho * y) / (y * s)
         out = 0.5 * (ndtr(x) + ndtr(y)) - owens_t(x, ax) - owens_t(y, ay)
     out -= np.where(x * y > 0, 0.0, 0.5)
-    # Exact limits at rho = +1 (phi = 0) and rho = -1 (phi = pi).
+    return _orthant_limits(out, h, k, phi)
+
+
+def _orthant_limits(out, h, k, phi):
+    """Exact limits at rho = +1 (phi = 0) and rho = -1 (phi = pi); clip rounding to [0, 1]."""
     par = phi == 0.0
     if par.any():
         out[par] = ndtr(-np.maximum(h[par], k[par]))

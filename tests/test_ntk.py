@@ -275,6 +275,14 @@ def test_shifted_limit_matches_scipy_bivariate_normal(shift):
                         rtol=1e-7, atol=1e-10)  # scipy's bivariate CDF is accurate to ~1e-8
 
 
+@pytest.mark.parametrize("shift", [0.5, -1.1])
+def test_shifted_limit_unit_rows_matches_scipy_bivariate_normal(shift):
+    # unit rows take the one-Owen's-T route; check it against the independent reference
+    X = unit_rows(np.random.default_rng(24).standard_normal((7, 4)))
+    npt.assert_allclose(ntk_infinite(X, shift=shift), reference.ntk_infinite_shifted(X, shift),
+                        rtol=1e-7, atol=1e-10)
+
+
 def test_shifted_limit_unit_rows_owen_formula():
     """Unit rows: P = Phi(-b) - 2 T(b, tan(phi/2)) (theory.md §4)."""
     from scipy.special import owens_t
