@@ -51,17 +51,11 @@ def eigenvalue_extremes(H, *, check: bool = True) -> tuple[float, float]:
 
     Examples
     --------
-    >>> eigenvalue_extremes([[2.0, 1.0], [1.0, 2.0]])
+    >>> lo, hi = eigenvalue_extremes([[2.0, 1.0], [1.0, 2.0]])
+    >>> round(lo, 12), round(hi, 12)
     (1.0, 3.0)
     """
-    H = _prepare(H, check)
-    n = H.shape[0]
-    if n == 1:
-        lo = hi = float(H[0, 0])
-    else:
-        d, e = _tridiagonal(H)
-        lo = float(eigvalsh_tridiagonal(d, e, select="i", select_range=(0, 0))[0])
-        hi = float(eigvalsh_tridiagonal(d, e, select="i", select_range=(n - 1, n - 1))[0])
+    lo, hi = _extremes(_prepare(H, check), want_max=True)
     if check:
         lo = _psd_clip(lo, hi)
     return lo, hi
@@ -83,18 +77,10 @@ def min_eigenvalue(H, *, check: bool = True) -> float:
 
     Examples
     --------
-    >>> min_eigenvalue([[2.0, 1.0], [1.0, 2.0]])
+    >>> round(min_eigenvalue([[2.0, 1.0], [1.0, 2.0]]), 12)
     1.0
     """
-    H = _prepare(H, check)
-    n = H.shape[0]
-    if n == 1:
-        lo = float(H[0, 0])
-        hi = lo
-    else:
-        d, e = _tridiagonal(H)
-        lo = float(eigvalsh_tridiagonal(d, e, select="i", select_range=(0, 0))[0])
-        hi = float(eigvalsh_tridiagonal(d, e, select="i", select_range=(n - 1, n - 1))[0]) if check else lo
+    lo, hi = _extremes(_prepare(H, check), want_max=check)  # lambda_max only for the PSD check
     return _psd_clip(lo, hi) if check else lo
 
 
@@ -114,6 +100,17 @@ def _prepare(H, check: bool) -> np.ndarray:
                 f"got max|H - H.T| = {asym:.3g}. Symmetrise with (H + H.T) / 2 if this is rounding."
             )
     return H
+
+
+def _extremes(H: np.ndarray, *, want_max: bool):
+    """(lambda_min, lambda_max or None): one tridiagonalisation, bisection per eigenvalue."""
+    n = H.shape[0]
+    if n == 1:
+        return float(H[0, 0]), float(H[0, 0])
+    d, e = _tridiagonal(H)
+    lo = float(eigvalsh_tridiagonal(d, e, select="i", select_range=(0, 0))[0])
+    hi = float(eigvalsh_tridiagonal(d, e, select="i", select_range=(n - 1, n - 1))[0]) if want_max else None
+    return lo, hi
 
 
 def _tridiagonal(H: np.ndarray):

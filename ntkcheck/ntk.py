@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 
 import numba
 import numpy as np
@@ -202,11 +203,10 @@ def ntk_infinite(X, *, shift: float = 0.0, dtype=np.float64) -> np.ndarray:
 
     Examples
     --------
-    >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
-    >>> ntk_infinite(X)
-    array([[0.5, 0. , 0. ],
-           [0. , 0.5, 0. ],
-           [0. , 0. , 0.5]])
+    >>> X = np.array([[1.0, 0.0], [1.0, 1.0]])
+    >>> ntk_infinite(X)  # angle pi/4: <x1, x2> (pi - pi/4) / (2 pi) = 3/8
+    array([[0.5  , 0.375],
+           [0.375, 1.   ]])
     """
     X = check_X(X)
     shift = check_scalar(shift, "shift")
@@ -512,7 +512,7 @@ def _coactivation_counts(X, weight_chunk, m, mask, binary, shift, chunk, progres
     absX = np.abs(X)
     x_ok = _f32_ok(float(absX.max()), float(np.min(absX, where=absX > 0, initial=np.inf)))
     ud = (d + 2) * 2.0**-24
-    ctx = _StreamContext(
+    ctx = SimpleNamespace(  # read-only inputs shared by the count workers
         X=X,
         X32=X.astype(np.float32),
         xtol32=1.01 * ud / (1.0 - ud) * xnorm,  # gamma_{d+2}, with 1% slack, times |x_i|
@@ -555,13 +555,6 @@ def _coactivation_counts(X, weight_chunk, m, mask, binary, shift, chunk, progres
     return C
 
 
-class _StreamContext:
-    """Read-only inputs shared by the count workers."""
-
-    def __init__(self, **kw):
-        self.__dict__.update(kw)
-
-
 #: Bytes of pre-activations per GEMM + packing step inside a chunk: the block written by the
 #: GEMM stays in the L2 cache until the packing kernel reads it (512 float32 neurons at
 #: n = 1000, 1280 float64 neurons at n = 200).
@@ -576,14 +569,14 @@ def _sub_chunk(n: int, itemsize: int, chunk: int) -> int:
 class _CountWorker:
     """Per-thread buffers and count matrix of :func:`_coactivation_counts`."""
 
-    def __init__(self, ctx: _StreamContext, count_dtype):
+    def __init__(self, ctx: SimpleNamespace, count_dtype):
         n, d = ctx.X.shape
         self.ctx = ctx
         n4 = -(-n // 4) * 4  # the count kernel works on blocks of 4 rows; pad rows stay 0
         self.C = np.zeros((n4, n4), dtype=count_dtype)
         self.sub = _sub_chunk(n, 4 if ctx.use_f32 else 8, ctx.chunk)
         self.W32 = np.empty((self.sub, d), dtype=np.float32)
-        self.wnorm = np.empty(self.sub)
+        self.wnorm = np.zeros(self.sub)  # filled on the float32 path; multiplied by xtol = 0 otherwise
         self.P32 = np.empty((n, self.sub), dtype=np.float32)
         self.P64 = np.empty((n, self.sub))
         self.B = np.zeros((n4, (ctx.chunk + 63) // 64), dtype=np.uint64)
