@@ -24,11 +24,11 @@ import io
 import json
 import math
 import os
-import tempfile
 from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
 
+from ._io import atomic_write
 from ._json import jsonable
 from ._validation import check_choice, check_int, check_scalar
 
@@ -392,23 +392,6 @@ def trajectory_csv(tr) -> str:
         w.writerow(["" if (isinstance(v[k], float) and math.isnan(v[k])) else repr(v[k].item())
                     for v in cols.values()])
     return buf.getvalue()
-
-
-def atomic_write(path, content) -> None:
-    """Write ``content`` (str or bytes) to ``path`` through a temporary file and a rename."""
-    path = os.fspath(path)
-    d = os.path.dirname(path) or "."
-    os.makedirs(d, exist_ok=True)
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -36,13 +36,14 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from ._io import atomic_write
 
 __all__ = ["Store", "ScanResult", "RECORD_FORMAT", "canonical_json", "record_checksum",
            "verify_record", "CorruptRecord"]
@@ -358,38 +359,6 @@ def rows_to_structured(rows: list[dict], columns=None) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def atomic_write(path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically: same-directory temp file, fsync, ``os.replace``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
 
 
 def _parse(text: str, run_id: str, name: str) -> dict:
