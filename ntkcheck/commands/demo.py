@@ -28,14 +28,14 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     from .. import eigenvalue_extremes, ntk_at_init, ntk_infinite
     from .._validation import check_int
+    from ..data import sphere
 
     n = check_int(args.n, "--n", min_val=2)
     d = check_int(args.d, "--d", min_val=2)
     max_width = check_int(args.max_width, "--max-width", min_val=1024)
     rng = np.random.default_rng(args.seed)
     data_rng, init_rng = rng.spawn(2)
-    X = data_rng.standard_normal((n, d))
-    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    X = sphere(n, d, rng=data_rng).X
     t0 = time.perf_counter()
     H_inf = ntk_infinite(X)
     lam0, lam_max = eigenvalue_extremes(H_inf)
