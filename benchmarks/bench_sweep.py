@@ -27,12 +27,13 @@ SPEC = """
 seed = 1
 seeds = {reps}
 [fixed]
-n = 60
-d = 10
+data = "sphere:n=60,d=10,seed=0"
 m = 256
 scheme = "bernoulli"
 eta = 1.0
-global_steps = {steps}
+steps = {steps}
+record = "loss"
+identity_samples = 0
 local_steps = 2
 [grid]
 xi = [0.25, 0.5, 1.0]

@@ -1,7 +1,8 @@
-"""Conversion of results to plain JSON types (the one place for it)."""
+"""Conversion of results to plain JSON types and to JSON / TOML text (the one place for it)."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -37,3 +38,25 @@ def jsonable(x, *, nonfinite: str = "str"):
         x = float(x)
         return x if nonfinite == "keep" or math.isfinite(x) else str(x)
     return x
+
+
+def json_text(obj) -> str:
+    """Indented strict JSON text of ``obj`` (already :func:`jsonable`), with a final newline."""
+    return json.dumps(obj, indent=2, allow_nan=False) + "\n"
+
+
+def toml_value(v) -> str:
+    """TOML text of a scalar or a list of scalars (strings quoted as JSON strings, valid TOML).
+
+    Examples
+    --------
+    >>> toml_value([1, 2.5, "a", True])
+    '[1, 2.5, "a", true]'
+    """
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    return json.dumps(str(v))

@@ -15,14 +15,21 @@ import os
 import socket
 import time
 import traceback
-from typing import TYPE_CHECKING, Callable
+from typing import Callable, NamedTuple
 
+from threadpoolctl import threadpool_limits
 
 from ._json import jsonable
 from .store import canonical_json
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .sweep import Task
+
+class Task(NamedTuple):
+    """One run of a sweep: its id, canonical parameters, replicate label and run seed."""
+
+    run_id: str
+    params: dict
+    replicate: int
+    seed: int
 
 
 def resolve_runner(ref) -> Callable:
@@ -52,8 +59,6 @@ def execute(runner, task: Task, threads: int = 1, attempt: int = 1) -> dict:
     BLAS/OpenMP pools and Numba's threads are limited to ``threads`` for the call (and recorded);
     the runner gets ``threads=`` if its signature accepts it.
     """
-    from threadpoolctl import threadpool_limits
-
     fn = resolve_runner(runner)
     t0, c0 = time.time(), time.process_time()
     result, error, status = None, None, "ok"

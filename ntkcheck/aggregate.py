@@ -24,14 +24,16 @@ from pathlib import Path
 
 import numpy as np
 
+from ._io import atomic_write
+from .store import Store, scalar_columns
+from .verify import dzps19_rate
+
 __all__ = ["load_rows", "varying", "group", "pivot", "format_table", "write_csv", "gd_rate",
            "heatmap", "error_vs_width", "rate_vs_predicted", "save_axes", "report"]
 
 
 def load_rows(source, *, status: str | None = "ok", where: dict | None = None) -> list[dict]:
     """Rows of a sweep: ``source`` is a store directory, a :class:`~ntkcheck.store.Store` or rows."""
-    from .store import Store
-
     if isinstance(source, list):
         rows = source
         if status is not None:
@@ -132,8 +134,6 @@ def format_table(rows: list[dict], columns=None, *, floatfmt: str = ".4g") -> st
 
 def write_csv(rows: list[dict], path, columns=None) -> Path:
     """Write the scalar columns of ``rows`` as CSV; floats keep every digit (``repr``)."""
-    from .store import atomic_write, scalar_columns
-
     cols = scalar_columns(rows) if columns is None else list(columns)
     lines = []
 
@@ -153,11 +153,13 @@ def write_csv(rows: list[dict], path, columns=None) -> Path:
 def gd_rate(row: dict) -> float:
     """DZPS19 Thm 4.1's per-step contraction ``1 − ηλ0/2`` of ``‖y − u(k)‖²`` (full GD).
 
-    Needs the columns ``eta`` and ``lam0`` (the default runner records λ0 of the data); it is
+    Needs the columns ``eta_resolved`` (or a numeric ``eta``) and ``lam0`` (the default runner
+    records both); evaluated by :func:`ntkcheck.verify.dzps19_rate`. It is
     the theorem's rate for ``scheme = "gd"`` and a reference line for the masked schemes.
     """
     try:
-        return 1.0 - float(row["eta"]) * float(row["lam0"]) / 2.0
+        eta = row["eta_resolved"] if "eta_resolved" in row else row["eta"]
+        return dzps19_rate(float(eta), float(row["lam0"]))
     except (KeyError, TypeError, ValueError):
         return math.nan
 

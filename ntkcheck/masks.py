@@ -30,26 +30,38 @@ exactly the masks that :func:`ntkcheck.train` samples from the same ``rng``.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
 from ._rng import as_generator
 from ._validation import check_array, check_choice, check_int, check_scalar
 
-__all__ = ["sample_masks", "SCHEMES", "KINDS"]
+__all__ = ["sample_masks", "theta", "Scheme", "SCHEMES", "KINDS"]
 
 #: Mask distributions.
 KINDS = ("bernoulli", "categorical")
 
-#: scheme -> (mask kind, fixed p, fixed ξ ("1/p" for IST), fixed τ); None = free.
+
+class Scheme(NamedTuple):
+    """A named training scheme: its mask kind, the parameters it fixes, and its theorem."""
+
+    kind: str  #: mask distribution, one of :data:`KINDS`
+    p: int | None  #: fixed number of subnetworks (None: free)
+    xi: float | str | None  #: fixed keep probability ("1/p" for IST; None: free)
+    tau: int | None  #: fixed local steps (None: free)
+    theorem: str  #: the theorem of :mod:`bounds` that describes it (LK22 §4, DZPS19)
+
+
+#: The one table of training schemes (LK22 §1, §4.1; docs/theory.md §2).
 SCHEMES = {
-    "gd": ("bernoulli", 1, 1.0, None),
-    "dropout": ("bernoulli", 1, None, 1),
-    "multi-sample-dropout": ("bernoulli", None, None, 1),
-    "ist-bernoulli": ("bernoulli", None, "1/p", None),
-    "ist-categorical": ("categorical", None, "1/p", None),
-    "bernoulli": ("bernoulli", None, None, None),
-    "categorical": ("categorical", None, "1/p", None),
+    "gd": Scheme("bernoulli", 1, 1.0, None, "du2019.thm4_1"),
+    "dropout": Scheme("bernoulli", 1, None, 1, "liao2022.cor1"),
+    "multi-sample-dropout": Scheme("bernoulli", None, None, 1, "liao2022.cor2"),
+    "ist-bernoulli": Scheme("bernoulli", None, "1/p", None, "liao2022.cor3"),
+    "ist-categorical": Scheme("categorical", None, "1/p", None, "liao2022.thm4"),
+    "bernoulli": Scheme("bernoulli", None, None, None, "liao2022.thm3"),
+    "categorical": Scheme("categorical", None, "1/p", None, "liao2022.thm4"),
 }
 
 
@@ -153,7 +165,7 @@ def _resolve_scheme(scheme: str, p: int, xi, local_steps: int) -> tuple[str, flo
     IST schemes ``xi=1.0`` (the default of :func:`ntkcheck.train`) also means 1/p.
     """
     scheme = check_choice(scheme, "scheme", SCHEMES)
-    kind, p_fix, xi_fix, tau_fix = SCHEMES[scheme]
+    kind, p_fix, xi_fix, tau_fix, _ = SCHEMES[scheme]
     if p_fix is not None and p != p_fix:
         alt = " Use scheme='multi-sample-dropout' for p > 1." if scheme == "dropout" else ""
         raise ValueError(f"scheme={scheme!r} fixes `p` = {p_fix}, got p={p}.{alt}")

@@ -13,9 +13,12 @@ dashed.  Axes carry the symbols of theory.md (``L_k = ‖y − u_k‖²``, ``λ0
 
 from __future__ import annotations
 
+import io
 import os
 
 import numpy as np
+
+from ._io import atomic_write
 
 __all__ = ["new_axes", "save_figure", "plot_loss", "plot_three_movements", "plot_final_error",
            "plot_contraction", "plot_ntk_concentration", "plot_lambda_min", "plot_movement"]
@@ -31,9 +34,6 @@ def new_axes(figsize=(5.5, 3.8)):
 
 def save_figure(fig, stem, *, dpi: int = 150) -> list:
     """Save ``fig`` as ``stem.png`` and ``stem.pdf`` (atomically); return the two paths."""
-    from .experiment import atomic_write
-    import io
-
     stem = os.fspath(stem)
     paths = []
     for fmt in ("png", "pdf"):

@@ -10,6 +10,8 @@ from __future__ import annotations
 import html
 import os
 
+from ._io import atomic_write
+
 __all__ = ["render_markdown", "render_html", "write_report", "write_run_report", "fmt"]
 
 
@@ -80,8 +82,6 @@ def render_html(blocks, title: str) -> str:
 
 def write_report(blocks, out, *, title: str, stem: str = "report") -> dict:
     """Write ``stem.md`` and ``stem.html`` into ``out``; return their relative names."""
-    from .experiment import atomic_write
-
     atomic_write(os.path.join(out, f"{stem}.md"), render_markdown(blocks))
     atomic_write(os.path.join(out, f"{stem}.html"), render_html(blocks, title))
     return dict(markdown=f"{stem}.md", html=f"{stem}.html")

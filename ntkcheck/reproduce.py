@@ -1,4 +1,4 @@
-"""Reproduce the empirical claims of LK22 §5 / Fig. 2 (theory.md §7) on built-in data.
+"""Reproduce the empirical claims of LK22 §5 / Fig. 2 (docs/theory.md §7) on built-in data.
 
 Analogues of the four panels, at a size that runs in seconds (``quick``) or minutes (default),
 on points uniform on the sphere with teacher labels (not LK22's n = 1000, d = 2048 data):
@@ -14,22 +14,42 @@ plus three checks of the theory behind them: the NTK concentration ``‖H(0) −
 weight movement against R and R' (DZPS19).  Each verdict is computed from the runs with a rule
 fixed in advance (below, :data:`RULES`) and is reported whether or not it matches the paper.
 
-"Final error" is the mean of ``L_k = ‖y − u_k‖²`` over the last 10% of the global steps (the
-plateau); the per-global-step improvement is ``1 − c`` with ``c`` the fitted contraction
-(:func:`ntkcheck.verify.fit_contraction`).  Seed s draws its initialisation and masks from
-``default_rng(s)`` (:func:`ntkcheck.experiment.run_seed`), so every number can be replayed.
+The training runs of all panels are one sweep (:mod:`ntkcheck.sweep`) in ``OUT/store``: each
+run is the package's unit of work (:func:`ntkcheck.unit.run_seed`) and its summary
+(:class:`ntkcheck.unit.RunSummary`) is everything a panel reads — "final error" is the
+summary's ``plateau`` (mean of ``L_k = ‖y − u_k‖²`` over the last 10% of the global steps),
+the per-global-step improvement is ``1 − contraction``, the three movements are the summary's
+``frac_*`` fields; R, R' and the λ_min check come from :func:`ntkcheck.verify.compare_run`.
+So the runs go to local worker processes or a Dask cluster, an interrupted reproduction
+resumes without redoing finished runs, ``ntkcheck sweep-report OUT/store`` tabulates them, and
+``ntkcheck sweep-status OUT/store --show RUN_ID`` replays any of them with ``ntkcheck run``.
 """
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import time
-from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
+from matplotlib.figure import Figure
+from scipy.stats import spearmanr
 
-__all__ = ["SIZES", "RULES", "reproduce_liao2022"]
+from . import plotting
+from ._io import atomic_write
+from ._json import json_text, jsonable, toml_value
+from ._params import canonical_params
+from ._progress import Progress
+from .ntk import ntk_at_init, ntk_infinite
+from .report import fmt, write_report
+from .store import Store, canonical_json
+from .sweep import parse_spec, run_sweep
+from .unit import RunSummary, load_data
+from .verify import check_theorem, compare_run, run_values
+
+__all__ = ["SIZES", "RULES", "SWEEP_SEED", "reproduce_liao2022", "liao2022_spec"]
 
 #: Problem sizes. ``quick`` runs in well under a minute on 2 cores, ``default`` in a few.
 SIZES = {
@@ -42,6 +62,8 @@ SIZES = {
                     widths=(256, 1024, 4096, 8192), c_xi=0.5, c_p=2, cat_ps=(1, 2, 4, 8, 16),
                     ntk_widths=tuple(2**k for k in range(8, 17)), ntk_seeds=5),
 }
+#: Sweep seed of the reproduction's runs (run seeds derive from it, :func:`ntkcheck.sweep.derive_seed`).
+SWEEP_SEED = 2022
 
 #: The rule behind each verdict (fixed before running; never tuned to the outcome).
 RULES = {
@@ -59,148 +81,196 @@ RULES = {
 }
 
 
-def reproduce_liao2022(out, *, quick: bool = False, progress: bool = True, sizes: dict | None = None) -> dict:
+def _panels(S: dict) -> dict:
+    """The configurations of each panel: panel -> list of (x value, run-parameter changes)."""
+    m0 = S["widths"][0]
+    return {
+        "a": [(None, dict(scheme="bernoulli", p=S["a_p"], xi=S["a_xi"], record="standard"))],
+        "b_xi": [(xi, dict(scheme="bernoulli", p=S["xi_p"], xi=xi)) for xi in S["xis"]],
+        "b_p": [(p, dict(scheme="bernoulli", p=p, xi=S["p_xi"])) for p in S["ps"]],
+        "c": [(m, dict(scheme="bernoulli", p=S["c_p"], xi=S["c_xi"], m=m, kappa=math.sqrt(m0 / m)))
+              for m in S["widths"]],
+        "d": [(p, dict(scheme="ist-categorical", p=p, xi=None)) for p in S["cat_ps"]],
+    }
+
+
+def _base(S: dict) -> dict:
+    return dict(data=f"sphere:n={S['n']},d={S['d']},seed=0", m=S["m"], kappa=1.0, eta="auto",
+                steps=S["steps"], local_steps=S["tau"], record="loss", identity_samples=0)
+
+
+def liao2022_spec(S: dict, *, name: str = "liao2022") -> str:
+    """The sweep specification (TOML text) of every training run of the reproduction at sizes ``S``.
+
+    One ``[[points]]`` entry per distinct configuration of the panels (:func:`_panels`), with
+    ``S["seeds"]`` replicates each.
+    """
+    base = _base(S)
+    configs = {}
+    for runs in _panels(S).values():
+        for _, change in runs:
+            params = canonical_params({**base, **change})
+            configs.setdefault(canonical_json(params), {**base, **change})
+    lines = ["# ntkcheck reproduce liao2022: the training runs of every panel",
+             "[sweep]", f"seed = {SWEEP_SEED}", f"seeds = {int(S['seeds'])}", f"name = {toml_value(name)}", ""]
+    for params in configs.values():
+        lines.append("[[points]]")
+        lines += [f"{k} = {toml_value(v)}" for k, v in params.items() if v is not None]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def reproduce_liao2022(out, *, quick: bool = False, progress: bool = True, sizes: dict | None = None,
+                       workers: int | None = None, scheduler: str | None = None, resume: bool = False,
+                       threads: int | None = None, log=None) -> dict:
     """Run the LK22 Fig. 2 analogues, write figures and a summary into ``out``; return it.
 
     Parameters
     ----------
     out : str or path-like
-        Output folder: ``summary.json``, ``summary.md``, ``summary.html``, ``figures/``,
-        ``data/*.npz`` (the raw numbers behind each figure, written as each part finishes).
+        Output folder: ``store/`` (the sweep store of every training run), ``summary.json``,
+        ``summary.md``, ``summary.html``, ``figures/``, ``data/*.npz`` (the numbers behind each
+        figure).
     quick : bool, default False
         Use :data:`SIZES` ``["quick"]`` (under a minute) instead of ``["default"]``.
     progress : bool, default True
         Progress on stderr.
     sizes : dict, optional
         Override entries of the chosen size (for tests and exploration).
+    workers : int, optional
+        Local worker processes for the runs (default: the CPUs available; 0: this process).
+    scheduler : str, optional
+        Address of a Dask scheduler instead (``tcp://host:port``).
+    resume : bool, default False
+        Continue a reproduction in ``out`` whose runs were interrupted: finished runs are kept.
+    threads : int, optional
+        Threads per run (default: CPUs // workers).
+    log : callable, optional
+        ``log(str)`` for the sweep's messages.
 
     Returns
     -------
     dict
         The summary (also in ``summary.json``): ``claims``, a list with ``id``, ``claim``,
         ``rule``, ``statistics``, ``verdict`` (``"reproduced"`` / ``"not reproduced"``) and
-        ``figure``.
+        ``figure``; ``status`` ``"completed"`` or ``"interrupted"`` (then no verdicts; resume).
     """
-    from ._progress import Progress
-    from .assumptions import check_assumptions
-    from .data import sphere
-    from .experiment import RunConfig, _dumps, atomic_write, prepare
-
     S = dict(SIZES["quick" if quick else "default"])
     S.update(sizes or {})
     out = os.fspath(out)
+    t0 = time.perf_counter()
+    ctx = load_data(_base(S)["data"])
+    rep = ctx.assumptions
+    sweep = parse_spec(liao2022_spec(S, name=f"reproduce liao2022 ({'quick' if quick else 'default'})"),
+                       source="reproduce liao2022")
+    summary = dict(paper="Liao & Kyrillidis, TMLR 2022 (arXiv 2112.02668), Fig. 2 / §5",
+                   size="quick" if quick else "default", sizes=S, data=ctx.dataset.describe(),
+                   lambda_0=rep.lam0_hat, lambda_max=rep.lam_max, eta=1.0 / rep.lam_max,
+                   store="store", runs=len(sweep.tasks), claims=[], status="running")
     os.makedirs(os.path.join(out, "figures"), exist_ok=True)
     os.makedirs(os.path.join(out, "data"), exist_ok=True)
-    t0 = time.perf_counter()
-    ds = sphere(S["n"], S["d"], rng=0)
-    rep = check_assumptions(ds.X, ds.y)
-    seeds = tuple(range(S["seeds"]))
-    base = RunConfig(data=ds.name, scheme="bernoulli", m=S["m"], steps=S["steps"],
-                     local_steps=S["tau"], p=S["a_p"], xi=S["a_xi"], seeds=seeds,
-                     record="loss", identity_samples=0)
-    base_prep = prepare(base, ds, assumptions=rep)
-    n_runs = len(seeds) * (1 + len(S["xis"]) + len(S["ps"]) + len(S["widths"]) + len(S["cat_ps"]))
-    bar = Progress(n_runs + len(S["ntk_widths"]) * S["ntk_seeds"], "reproduce", enabled=progress)
-    state = dict(done=0)
-
-    def runs(**changes):
-        from .experiment import run_seed
-
-        m = changes.pop("m", None)
-        kappa = changes.pop("kappa", None)
-        prep = prepare(replace(base, **changes), ds, assumptions=rep)
-        res = []
-        for s in seeds:
-            res.append(run_seed(prep, s, identities=False, m=m, kappa=kappa).result.trajectory)
-            state["done"] += 1
-            bar.update(state["done"])
-        return prep, res
-
-    summary = dict(paper="Liao & Kyrillidis, TMLR 2022 (arXiv 2112.02668), Fig. 2 / §5",
-                   size="quick" if quick else "default", sizes=S, data=ds.describe(),
-                   lambda_0=rep.lam0_hat, lambda_max=rep.lam_max, eta=base_prep.eta, claims=[])
-    parts = (lambda: _claim_a(runs, S, rep, base_prep, out), lambda: _claim_b(runs, S, out),
-             lambda: _claim_c(runs, S, out), lambda: _claim_d(runs, S, base_prep, rep, out),
-             lambda: _check_ntk(ds, S, out, bar, state))
     try:
-        for part in parts:
+        t1 = time.perf_counter()
+        res = run_sweep(sweep, os.path.join(out, "store"), workers=workers, scheduler=scheduler,
+                        resume=resume, threads=threads, progress=progress, log=log)
+        summary["runs_seconds"] = round(time.perf_counter() - t1, 2)
+        summary["runs_executed"] = res.ran
+        if res.done != res.total:
+            raise RuntimeError(f"{res.failed} run(s) failed and {res.pending} are pending in "
+                               f"{os.path.join(out, 'store')}; see `ntkcheck sweep-status`.")
+        runs = _summaries(Store(os.path.join(out, "store")), sweep)
+        base = _base(S)
+        for part in (lambda: _claim_a(runs, S, base, ctx, out), lambda: _claim_b(runs, S, base, out),
+                     lambda: _claim_c(runs, S, base, out), lambda: _claim_d(runs, S, base, rep, out),
+                     lambda: _check_ntk(ctx.dataset, S, out, progress)):
             t1 = time.perf_counter()
             claim = part()
             claim["seconds"] = round(time.perf_counter() - t1, 2)
             summary["claims"].append(claim)
-            _save(summary, out, atomic_write, _dumps)
+            _save(summary, out)
         summary["status"] = "completed"
     except KeyboardInterrupt:
         summary["status"] = "interrupted"
-    finally:
-        bar.close()
     summary["seconds"] = round(time.perf_counter() - t0, 2)
-    _save(summary, out, atomic_write, _dumps)
-    from .report import write_report
-
+    _save(summary, out)
     write_report(summary_blocks(summary), out, title="ntkcheck reproduce liao2022", stem="summary")
     return summary
+
+
+def _summaries(store: Store, sweep) -> dict:
+    """canonical params -> list of RunSummary (replicate order) of the sweep's ok records."""
+    records = store.scan().records
+    by = {}
+    for t in sorted(sweep.tasks, key=lambda t: t.replicate):
+        rec = records[t.run_id]
+        by.setdefault(canonical_json(t.params), []).append(RunSummary.from_dict(rec["result"]))
+    return by
+
+
+def _runs(runs: dict, base: dict, change: dict) -> list:
+    return runs[canonical_json(canonical_params({**base, **change}))]
 
 
 # ----------------------------------------------------------------------------- the claims
 
 
-def _claim_a(runs, S, rep, prep, out):
-    from . import plotting
-    from .verify import check_theorem
-
-    prep_a, trajs = runs(record="standard")
-    up = np.concatenate([t.sampled_loss > t.loss[:-1] for t in trajs])
-    local_end = [t.local_loss[:, -1, :].mean(axis=1) for t in trajs]
-    down = np.concatenate([le < t.sampled_loss for le, t in zip(local_end, trajs)])
-    agg = np.concatenate([t.loss[1:] < le for le, t in zip(local_end, trajs)])
-    L = np.stack([t.loss for t in trajs])
-    cv = float(np.median(L.std(axis=0, ddof=1) / L.mean(axis=0))) if len(trajs) > 1 else float("nan")
-    fr = dict(up_at_sampling=float(up.mean()), down_during_local_steps=float(down.mean()),
-              down_at_aggregation=float(agg.mean()), median_cv_across_seeds=cv)
+def _claim_a(runs, S, base, ctx, out):
+    (_, change), = _panels(S)["a"]
+    sums = _runs(runs, base, change)
+    rep = ctx.assumptions
+    fr = dict(up_at_sampling=float(np.mean([s.frac_up_at_sampling for s in sums])),
+              down_during_local_steps=float(np.mean([s.frac_down_local for s in sums])),
+              down_at_aggregation=float(np.mean([s.frac_down_at_aggregation for s in sums])))
+    L = np.stack([np.asarray(s.loss) for s in sums])
+    cv = float(np.median(L.std(axis=0, ddof=1) / L.mean(axis=0))) if len(sums) > 1 else float("nan")
+    fr["median_cv_across_seeds"] = cv
     ok = min(fr["up_at_sampling"], fr["down_during_local_steps"], fr["down_at_aggregation"]) >= 0.9 and cv <= 0.1
+    views = [s.view() for s in sums]
+    heads = [SimpleNamespace(loss=v.head_loss, sampled_loss=v.sampled_loss, local_loss=v.local_loss,
+                             steps=len(v.sampled_loss)) for v in views]
     fig, axes = _fig2()
-    plotting.plot_three_movements(trajs, steps=6, ax=axes[0])
+    plotting.plot_three_movements(heads, steps=6, ax=axes[0])
     axes[0].set_title(f"(a) Bernoulli, $\\xi$={S['a_xi']}, p={S['a_p']}, $\\tau$={S['tau']}: first steps")
-    plotting.plot_loss(trajs, ax=axes[1], label="L_k")
+    plotting.plot_loss(views, ax=axes[1], label="L_k")
     axes[1].set_title("(a) whole trajectory")
     fa = _savefig(fig, out, "fig2a_loss_trajectory")
-    # theory checks on the same runs: lambda_min vs lambda_0/2 and movement vs R, R'
-    lam = float(min(np.nanmin(t.lam_min_full) for t in trajs))
+    # theory checks on the same runs: lambda_min vs lambda_0/2 and movement vs R, R' (verify)
+    params = canonical_params({**base, **change})
+    cmp_ = compare_run(sums, theorem="du2019.thm4_1",
+                       values=run_values(params, eta=sums[0].eta_resolved, xi=S["a_xi"], assumptions=rep))
+    lam, mv = cmp_["lambda_min"], cmp_["movement"]
     fig, ax = plotting.new_axes()
-    plotting.plot_lambda_min(trajs, lam0=rep.lam0_hat, xi=prep_a.xi, ax=ax)
+    plotting.plot_lambda_min(views, lam0=rep.lam0_hat, xi=S["a_xi"], ax=ax)
     fl = _savefig(fig, out, "lambda_min_training")
-    r0 = float(np.mean([math.sqrt(t.loss[0]) for t in trajs]))
-    vals = dict(n=rep.n, lambda_0=rep.lam0_hat, delta=0.1, m=S["m"], r0=r0)
-    R = check_theorem("du2019.lemma3_2", **vals).values["radius"]
-    Rp = check_theorem("du2019.thm4_1", **vals).values["radius_movement"]
-    mv = float(max(np.nanmax(t.max_movement) for t in trajs))
     fig, ax = plotting.new_axes()
-    plotting.plot_movement(trajs, R=R, R_prime=Rp, ax=ax)
+    plotting.plot_movement(views, R=mv["R"], R_prime=mv["R_prime"], ax=ax)
     fm = _savefig(fig, out, "movement_vs_radii")
-    _npz(out, "fig2a", loss=L, sampled=np.stack([t.sampled_loss for t in trajs]),
-         local=np.stack([t.local_loss for t in trajs]), lam_min=np.stack([t.lam_min_full for t in trajs]),
-         movement=np.stack([t.max_movement for t in trajs]))
+    _npz(out, "fig2a", loss=L, lam_min=np.stack([v.lam_min_full for v in views]),
+         movement=np.stack([v.max_movement for v in views]),
+         sampled_head=np.stack([v.sampled_loss for v in views]), local_head=np.stack([v.local_loss for v in views]))
     a = _claim("a", "the loss trajectory shows three movements per global step (up at sampling, "
                "down during local steps, down at aggregation); variance across seeds is tiny",
                fr, ok, fa)
     a["extra_checks"] = [
         _claim("lambda_min", "lambda_min(H(W_k)) stays above lambda_0/2 along training "
-               "(DZPS19 Lemma 3.2; LK22 Thm 2)", dict(min_lambda_min=lam, half_lambda_0=rep.lam0_hat / 2),
-               lam >= rep.lam0_hat / 2, fl, verdicts=("holds", "does not hold")),
+               "(DZPS19 Lemma 3.2; LK22 Thm 2)", dict(min_lambda_min=lam["min_full"],
+                                                      half_lambda_0=lam["half_lambda_0"], delta=params["delta"]),
+               bool(lam["full_above_half_lambda_0"]), fl, verdicts=("holds", "does not hold")),
         _claim("movement", "weights stay within R' (DZPS19 Thm 4.1 proof) and R (Lemma 3.2)",
-               dict(max_movement=mv, R_prime=Rp, R=R, within_R_prime=mv <= Rp, within_R=mv <= R),
-               mv <= Rp and mv <= R, fm, verdicts=("holds", "does not hold")),
+               dict(max_movement=mv["max"], R_prime=mv["R_prime"], R=mv["R"], within_R_prime=mv["within_R_prime"],
+                    within_R=mv["within_R"], delta=params["delta"]),
+               bool(mv["within_R_prime"] and mv["within_R"]), fm, verdicts=("holds", "does not hold")),
     ]
     return a
 
 
-def _claim_b(runs, S, out):
-    from . import plotting
-    from .verify import plateau
+def _panel_values(runs, S, base, panel, field):
+    return np.array([[getattr(s, field) for s in _runs(runs, base, change)] for _, change in _panels(S)[panel]])
 
-    E_xi = np.array([[plateau(t.loss) for t in runs(xi=xi, p=S["xi_p"])[1]] for xi in S["xis"]])
-    E_p = np.array([[plateau(t.loss) for t in runs(p=p, xi=S["p_xi"])[1]] for p in S["ps"]])
+
+def _claim_b(runs, S, base, out):
+    E_xi = _panel_values(runs, S, base, "b_xi", "plateau")
+    E_p = _panel_values(runs, S, base, "b_p", "plateau")
     rx, px = _spearman(S["xis"], E_xi)
     rp, pp = _spearman(S["ps"], E_p)
     ok = rx < 0 and px < 0.05 and rp < 0 and pp < 0.05
@@ -219,14 +289,9 @@ def _claim_b(runs, S, out):
                   stats, ok, f)
 
 
-def _claim_c(runs, S, out):
-    from . import plotting
-    from .verify import plateau
-
-    m0 = S["widths"][0]
-    kappas = [math.sqrt(m0 / m) for m in S["widths"]]
-    E = np.array([[plateau(t.loss) for t in runs(xi=S["c_xi"], p=S["c_p"], m=m, kappa=k)[1]]
-                  for m, k in zip(S["widths"], kappas)])
+def _claim_c(runs, S, base, out):
+    kappas = [change["kappa"] for _, change in _panels(S)["c"]]
+    E = _panel_values(runs, S, base, "c", "plateau")
     r, pv = _spearman(S["widths"], E)
     fig, ax = plotting.new_axes()
     plotting.plot_final_error(S["widths"], E, xlabel=r"width $m$ ($\kappa \propto m^{-1/2}$)", ax=ax,
@@ -239,17 +304,11 @@ def _claim_c(runs, S, out):
                   r < 0 and pv < 0.05, f)
 
 
-def _claim_d(runs, S, prep, rep, out):
-    from . import plotting
-    from .verify import check_theorem, fit_contraction
-
-    F, pred = [], []
-    for p in S["cat_ps"]:
-        prep_p, trajs = runs(scheme="ist-categorical", p=p, xi=None)
-        F.append([fit_contraction(t.loss)["factor"] for t in trajs])
-        pred.append(check_theorem("liao2022.thm4", n=rep.n, lambda_0=rep.lam0_hat, lambda_max=rep.lam_max,
-                                  eta=prep.eta, tau=S["tau"], p=p).values["rate"])
-    F = np.array(F)
+def _claim_d(runs, S, base, rep, out):
+    F = _panel_values(runs, S, base, "d", "contraction")
+    eta = _runs(runs, base, _panels(S)["d"][0][1])[0].eta_resolved
+    pred = [check_theorem("liao2022.thm4", n=rep.n, lambda_0=rep.lam0_hat, lambda_max=rep.lam_max,
+                          eta=eta, tau=S["tau"], p=p).values["rate"] for p in S["cat_ps"]]
     r, pv = _spearman(S["cat_ps"], 1.0 - F)
     fig, ax = plotting.new_axes()
     plotting.plot_contraction(S["cat_ps"], F, predicted=pred, ax=ax)
@@ -261,19 +320,17 @@ def _claim_d(runs, S, prep, rep, out):
                        predicted_rate_liao2022_thm4=pred), r < 0 and pv < 0.05, f)
 
 
-def _check_ntk(ds, S, out, bar, state):
-    from . import plotting
-    from .ntk import ntk_at_init, ntk_infinite
-
+def _check_ntk(ds, S, out, progress):
     H = ntk_infinite(ds.X)
     rngs = np.random.default_rng(12345).spawn(S["ntk_seeds"])
     E = np.empty((len(S["ntk_widths"]), S["ntk_seeds"]))
+    bar = Progress(E.size, "ntk concentration", enabled=progress)
     for i, m in enumerate(S["ntk_widths"]):
         for j, g in enumerate(rngs):
             D = ntk_at_init(ds.X, m, rng=g.spawn(1)[0]) - H
             E[i, j] = float(np.max(np.abs(np.linalg.eigvalsh(D))))
-            state["done"] += 1
-            bar.update(state["done"])
+            bar.update(i * E.shape[1] + j + 1)
+    bar.close()
     slope = float(np.polyfit(np.log(S["ntk_widths"]), np.log(E.mean(axis=1)), 1)[0])
     per_seed = [float(np.polyfit(np.log(S["ntk_widths"]), np.log(E[:, j]), 1)[0]) for j in range(E.shape[1])]
     fig, ax = plotting.new_axes()
@@ -290,16 +347,12 @@ def _check_ntk(ds, S, out, bar, state):
 
 
 def _claim(cid, text, stats, ok, figure, verdicts=("reproduced", "not reproduced")):
-    from ._json import jsonable
-
     figs = figure if isinstance(figure, list) else [figure]
     return jsonable(dict(id=cid, claim=text, rule=RULES[cid], statistics=stats,
                        verdict=verdicts[0] if ok else verdicts[1], figures=figs))
 
 
 def _spearman(values, Y):
-    from scipy.stats import spearmanr
-
     Y = np.asarray(Y, dtype=float)
     x = np.repeat(np.asarray(values, dtype=float), Y.shape[1])
     y = Y.reshape(-1)
@@ -309,39 +362,27 @@ def _spearman(values, Y):
 
 
 def _fig2():
-    from matplotlib.figure import Figure
-
     fig = Figure(figsize=(11, 3.8), layout="constrained")
     return fig, fig.subplots(1, 2)
 
 
 def _savefig(fig, out, name):
-    from .plotting import save_figure
-
-    save_figure(fig, os.path.join(out, "figures", name))
+    plotting.save_figure(fig, os.path.join(out, "figures", name))
     return f"figures/{name}.png"
 
 
 def _npz(out, name, **arrays):
-    import io
-
-    from .experiment import atomic_write
-
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     atomic_write(os.path.join(out, "data", f"{name}.npz"), buf.getvalue())
 
 
-def _save(summary, out, atomic_write, dumps):
-    from ._json import jsonable
-
-    atomic_write(os.path.join(out, "summary.json"), dumps(jsonable(summary)))
+def _save(summary, out):
+    atomic_write(os.path.join(out, "summary.json"), json_text(jsonable(summary)))
 
 
 def summary_blocks(summary: dict) -> list:
     """Report blocks of a reproduction summary (:mod:`ntkcheck.report`)."""
-    from .report import fmt
-
     S = summary["sizes"]
     blocks = [("h1", "Reproducing Liao & Kyrillidis (TMLR 2022), Fig. 2 — ntkcheck"),
               ("p", f"Size: {summary['size']} (n = {S['n']}, d = {S['d']}, m = {S['m']}, K = {S['steps']} "

@@ -18,7 +18,7 @@ redone by the next ``--resume``; it is never read as data.
 
 A record is a JSON object::
 
-    {"format": "ntkcheck.sweep.record/1", "run_id": str, "params": {...}, "replicate": int,
+    {"format": "ntkcheck.sweep.record/2", "run_id": str, "params": {...}, "replicate": int,
      "seed": int, "status": "ok" | "failed", "result": {...} | null,
      "error": {"type", "message", "traceback"} | null, "attempts": int,
      "host": str, "pid": int, "threads": int, "elapsed": float, "finished": float,
@@ -45,11 +45,15 @@ import numpy as np
 
 from ._io import atomic_write
 
-__all__ = ["Store", "ScanResult", "RECORD_FORMAT", "canonical_json", "record_checksum",
+__all__ = ["Store", "ScanResult", "RECORD_FORMAT", "FORMAT_V1", "READABLE_FORMATS", "canonical_json", "record_checksum",
            "verify_record", "CorruptRecord"]
 
-#: Format tag of a run record.
-RECORD_FORMAT = "ntkcheck.sweep.record/1"
+#: Format tag of a run record written by this version.
+RECORD_FORMAT = "ntkcheck.sweep.record/2"
+#: Format tag of the records of ntkcheck 0.1 (sphere-only runner; still read, never written).
+FORMAT_V1 = "ntkcheck.sweep.record/1"
+#: Record formats this version reads.
+READABLE_FORMATS = (RECORD_FORMAT, FORMAT_V1)
 #: Keys every valid record has.
 _RECORD_KEYS = ("format", "run_id", "params", "replicate", "seed", "status", "result",
                 "error", "checksum")
@@ -92,8 +96,8 @@ def verify_record(record, run_id: str | None = None) -> dict:
     missing = [k for k in _RECORD_KEYS if k not in record]
     if missing:
         raise CorruptRecord(f"record lacks key(s) {missing}")
-    if record["format"] != RECORD_FORMAT:
-        raise CorruptRecord(f"record format {record['format']!r} is not {RECORD_FORMAT!r}")
+    if record["format"] not in READABLE_FORMATS:
+        raise CorruptRecord(f"record format {record['format']!r} is not one of {list(READABLE_FORMATS)}")
     if run_id is not None and record["run_id"] != run_id:
         raise CorruptRecord(f"record is for run {record['run_id']!r}, file is for {run_id!r}")
     if record_checksum(record) != record["checksum"]:

@@ -2,9 +2,12 @@
 
 A sweep is a list of runs; a run is ``(params, replicate)`` and a *runner* maps
 ``(params, seed) -> result`` (a JSON-serialisable dict of scalars and small arrays).  The
-default runner :func:`run_one` draws data on the unit sphere with labels from a random
-teacher, initialises the network (:func:`ntkcheck.init_network`, theory.md §1), trains it
-with :func:`ntkcheck.train` (Algorithm 1, theory.md §3) and summarises the trajectory.
+default runner :func:`run_one` is the package's one unit of work (:func:`ntkcheck.unit.run_seed`):
+its parameters are those of ``ntkcheck run`` (:data:`ntkcheck._params.RUN_PARAMS`: ``data``
+— a sphere spec, ``digits:n=300`` or a file —, ``scheme``, ``m``, ``kappa``, ``eta``, ``steps``,
+``local_steps``, ``p``, ``xi``, ``record``, ``identity_samples``, ...), its result the
+:class:`ntkcheck.unit.RunSummary`, and :func:`replay_config` turns any record into the
+``ntkcheck run`` configuration that reproduces it bit for bit.
 
 Specification (TOML)::
 
@@ -15,6 +18,7 @@ Specification (TOML)::
     name = "xi-p grid"     # optional
 
     [fixed]                # parameters shared by every run (optional)
+    data = "sphere:n=100,d=10,seed=0"
     scheme = "bernoulli"
     local_steps = 2
 
@@ -31,7 +35,9 @@ run's canonical parameters (defaults filled in, types normalised, keys sorted). 
 builds ``np.random.SeedSequence(seed)`` from it.  A run's seed therefore depends on nothing
 but the sweep seed, its parameters and its replicate label: not on the worker count, the
 order of the grid, the attempt or the machine (Python's salted ``hash()`` is never used).
-``run_id`` is the first 16 hex digits of the same hash without the sweep seed.
+``run_id`` is the first 16 hex digits of the same hash without the sweep seed.  The runner
+splits the run seed into its streams by the package's one seed rule
+(:data:`ntkcheck.unit.SEED_RULE`), so ``ntkcheck run`` with ``seeds = [<run seed>]`` replays it.
 
 Scheduling: local worker processes (``spawn`` context) or a Dask distributed cluster; the
 driver process alone writes the store (:mod:`ntkcheck.store`).
@@ -41,19 +47,17 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import math
 import os
 import socket
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
-import numpy as np
 
-from ._validation import check_int, check_scalar
+from ._params import canonical_params
+from ._progress import Progress
 from ._sweep_exec import (
+    Task,
     _cpus,
     _run_dask,
     _run_inline,
@@ -61,7 +65,11 @@ from ._sweep_exec import (
     execute,
     resolve_runner,
 )
-from .store import Store, canonical_json
+from ._validation import check_int, check_scalar
+from .experiment import RunConfig
+from .masks import _resolve_scheme
+from .store import FORMAT_V1, Store, canonical_json
+from .unit import run_one
 
 try:  # Python 3.11+
     import tomllib
@@ -69,28 +77,16 @@ except ModuleNotFoundError:  # pragma: no cover
     import tomli as tomllib
 
 __all__ = ["Sweep", "Task", "SweepSummary", "load_spec", "parse_spec", "derive_seed", "run_id_of",
-           "run_one", "validate_params", "DEFAULT_PARAMS", "DEFAULT_RUNNER", "resolve_runner",
-           "execute", "run_sweep", "sweep_status"]
+           "run_one", "validate_params", "DEFAULT_RUNNER", "SWEEP_FORMAT", "resolve_runner",
+           "execute", "run_sweep", "sweep_status", "replay_config", "find_record"]
 
 #: The runner used when the spec names none.
 DEFAULT_RUNNER = "ntkcheck.sweep:run_one"
 
-#: Parameters of :func:`run_one` and their defaults (``xi=None``: the scheme's default).
-DEFAULT_PARAMS = dict(n=50, d=10, m=256, kappa=1.0, data_seed=0, labels="teacher", scheme="gd", eta=0.5,
-                      global_steps=100, local_steps=1, p=1, xi=None)
-_INT_PARAMS = {"n": 2, "d": 2, "m": 1, "data_seed": 0, "global_steps": 0, "local_steps": 1, "p": 1}
+#: Format of a store's ``sweep.json`` written by this version (format 1 stores are read, not resumed).
+SWEEP_FORMAT = "ntkcheck.sweep/2"
 _SPEC_KEYS = {"sweep", "fixed", "grid", "points"}
 _SWEEP_KEYS = {"seed", "seeds", "runner", "name"}
-_LOSS_POINTS = 1001  # a result keeps at most this many points of the loss trajectory
-
-
-class Task(NamedTuple):
-    """One run of a sweep."""
-
-    run_id: str
-    params: dict
-    replicate: int
-    seed: int
 
 
 @dataclass(frozen=True)
@@ -126,18 +122,21 @@ class Sweep:
 # ----------------------------------------------------------------------------- spec
 
 
-def load_spec(path) -> Sweep:
+def load_spec(path, *, legacy: bool = False) -> Sweep:
     """Read and expand the sweep specification at ``path`` (see :func:`parse_spec`)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise FileNotFoundError(f"sweep spec {str(path)!r} does not exist.") from None
-    return parse_spec(text, source=str(path))
+    return parse_spec(text, source=str(path), legacy=legacy)
 
 
-def parse_spec(text: str, *, source: str = "<spec>") -> Sweep:
+def parse_spec(text: str, *, source: str = "<spec>", legacy: bool = False) -> Sweep:
     """Parse and expand a TOML sweep specification; validate every configuration.
+
+    ``legacy=True`` reads the spec of a format-1 store (ntkcheck 0.1's default-runner
+    parameters), to count and replay its runs; such specs cannot be run by this version.
 
     Raises
     ------
@@ -173,7 +172,11 @@ def parse_spec(text: str, *, source: str = "<spec>") -> Sweep:
     runner_ref = head.get("runner", DEFAULT_RUNNER)
     if not isinstance(runner_ref, str):
         raise TypeError(f"`sweep.runner` must be a string 'module:function', got {runner_ref!r}.")
-    runner = resolve_runner(runner_ref)
+    if legacy:
+        runner = _validate_params_v1 if runner_ref == DEFAULT_RUNNER else None
+        validate = runner
+    else:
+        validate = getattr(resolve_runner(runner_ref), "validate", None)
     name = str(head.get("name", ""))
 
     fixed = _table(spec.get("fixed", {}), "fixed")
@@ -198,7 +201,6 @@ def parse_spec(text: str, *, source: str = "<spec>") -> Sweep:
     if not raw:
         raw.append(("[fixed]", dict(fixed)))
 
-    validate = getattr(runner, "validate", None)
     configs, seen = [], {}
     for where, params in raw:
         if validate is not None:
@@ -244,10 +246,10 @@ def _table(obj, label: str) -> dict:
 
 
 def validate_params(params: dict) -> dict:
-    """Canonical parameters of :func:`run_one`: defaults filled in, types checked and normalised.
+    """Canonical parameters of :func:`run_one` (:func:`ntkcheck._params.canonical_params`).
 
-    ``xi`` is resolved to the scheme's value (1 for ``"gd"``, 1/p for IST), so equal runs have
-    equal parameters however they were written (``xi = 1`` and ``xi = 1.0`` agree).
+    Defaults filled in, aliases resolved, types checked and ``xi`` resolved to the scheme's
+    value, so equal runs have equal parameters however they were written.
 
     Raises
     ------
@@ -255,21 +257,63 @@ def validate_params(params: dict) -> dict:
         An unknown name, or a value :func:`ntkcheck.train` / :func:`ntkcheck.init_network`
         would refuse (checked before any run starts).
     """
-    from .masks import _resolve_scheme
+    return canonical_params(params)
 
-    unknown = sorted(set(params) - set(DEFAULT_PARAMS))
+
+def replay_config(record: dict):
+    """The ``ntkcheck run`` configuration (:class:`~ntkcheck.experiment.RunConfig`) that replays a record.
+
+    Its single seed is the record's run seed, so ``ntkcheck run --config`` of its TOML gives a
+    bit-identical trajectory (same seed rule, :data:`ntkcheck.unit.SEED_RULE`).  Records of
+    format-1 stores (parameters ``n, d, data_seed, labels, global_steps``) are translated.
+
+    Raises
+    ------
+    ValueError
+        The record was made by a runner other than the default one.
+    """
+    params = dict(record["params"])
+    if record.get("format") == FORMAT_V1:
+        params = _v1_to_run_params(params)
+    try:
+        return RunConfig(**params, seeds=[int(record["seed"])])
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"run {record['run_id']} was not made by the default runner, so `ntkcheck run` "
+                         f"cannot replay it ({exc}).") from None
+
+
+def find_record(out, run_id: str) -> dict:
+    """The valid record of run ``run_id`` (or a unique prefix of it) in the store ``out``."""
+    store = Store(out)
+    store.read_meta()
+    run_id = str(run_id).strip()
+    scan = store.scan()
+    hits = sorted(r for r in scan.records if r.startswith(run_id)) if run_id else []
+    if not hits:
+        raise ValueError(f"{store.root} holds no record of run {run_id!r} (`ntkcheck sweep-status DIR` lists "
+                         f"the failures; runs.csv of `sweep-report` lists every run_id).")
+    if len(hits) > 1:
+        raise ValueError(f"run id prefix {run_id!r} is ambiguous in {store.root}: {hits[:5]}.")
+    return scan.records[hits[0]]
+
+
+# Format-1 stores (ntkcheck 0.1): the default runner drew sphere data from n, d, data_seed, labels
+# and split the run seed as SeedSequence(seed).spawn(2) -- the first two streams of today's rule.
+_V1_DEFAULTS = dict(n=50, d=10, m=256, kappa=1.0, data_seed=0, labels="teacher", scheme="gd", eta=0.5,
+                    global_steps=100, local_steps=1, p=1, xi=None)
+_V1_INTS = {"n": 2, "d": 2, "m": 1, "data_seed": 0, "global_steps": 0, "local_steps": 1, "p": 1}
+
+
+def _validate_params_v1(params: dict) -> dict:
+    """The canonical parameters of a format-1 spec (read-only: status and replay of old stores)."""
+    unknown = sorted(set(params) - set(_V1_DEFAULTS))
     if unknown:
-        raise ValueError(f"unknown run parameter(s) {unknown}; known: {sorted(DEFAULT_PARAMS)}.")
-    p = {**DEFAULT_PARAMS, **params}
-    for k, lo in _INT_PARAMS.items():
+        raise ValueError(f"unknown run parameter(s) {unknown}; known: {sorted(_V1_DEFAULTS)}.")
+    p = {**_V1_DEFAULTS, **params}
+    for k, lo in _V1_INTS.items():
         p[k] = check_int(p[k], k, min_val=lo)
-    p["kappa"] = float(check_scalar(p["kappa"], "kappa", min_val=0.0, closed="neither"))
-    p["eta"] = float(check_scalar(p["eta"], "eta", min_val=0.0, closed="neither"))
-    for k in ("scheme", "labels"):
-        if not isinstance(p[k], str):
-            raise TypeError(f"`{k}` must be a string, got {p[k]!r}.")
-    if p["labels"] not in ("teacher", "random"):
-        raise ValueError(f"`labels` must be one of ['teacher', 'random'], got labels={p['labels']!r}.")
+    for k in ("kappa", "eta"):
+        p[k] = float(check_scalar(p[k], k, min_val=0.0, closed="neither"))
     if p["xi"] is not None:
         p["xi"] = float(check_scalar(p["xi"], "xi", min_val=0.0, max_val=1.0, closed="right"))
     _, p["xi"] = _resolve_scheme(p["scheme"], p["p"], p["xi"], p["local_steps"])
@@ -277,95 +321,10 @@ def validate_params(params: dict) -> dict:
     return dict(sorted(p.items()))
 
 
-def run_one(params: dict, seed: int, *, threads: int = 1) -> dict:
-    """Default runner: data, network, LK22 Algorithm 1, and a summary of the trajectory.
-
-    Parameters
-    ----------
-    params : dict
-        Run parameters (:data:`DEFAULT_PARAMS`): data ``n, d, data_seed, labels``
-        (:func:`ntkcheck.data.sphere`: uniform on the sphere, random-teacher or random-sign
-        labels); width ``m`` and
-        scale ``kappa``; the keyword arguments ``scheme, eta, global_steps, local_steps, p,
-        xi`` of :func:`ntkcheck.train`.
-    seed : int
-        Run seed; ``SeedSequence(seed).spawn(2)`` gives the initialisation and mask streams.
-        The data depend on ``data_seed`` only, so every run of a sweep sees the same data.
-    threads : int, default 1
-        Threads of :func:`ntkcheck.train` (results do not depend on it).
-
-    Returns
-    -------
-    dict
-        ``train_status`` ("completed" or "diverged"), ``steps``, ``initial_loss``,
-        ``final_loss`` (``L_K = ‖y − ξ f(W_K, X)‖²``), ``min_loss``, ``loss`` (the trajectory,
-        every ``loss_stride``-th step, at most 1001 points), ``contraction`` (least-squares
-        fit of ``log L_k ≈ a + k log ρ`` over the finite positive losses: the fitted per-step
-        factor ρ), ``mean_contraction`` (``(L_K/L_0)^{1/K}``), ``max_movement``
-        (``max_r ‖w_r(K) − w_r(0)‖``), ``local_movement_max``, ``theta``, and ``lam0``,
-        ``lam_max`` of the infinite-width NTK of the data (DZPS19's λ0).
-
-    Examples
-    --------
-    >>> out = run_one({"n": 10, "d": 3, "m": 32, "global_steps": 5}, seed=1)
-    >>> out["train_status"], len(out["loss"])
-    ('completed', 6)
-    """
-    from . import eigenvalue_extremes, init_network, ntk_infinite, train
-    from ._config import NumericalWarning
-
-    p = validate_params(params)
-    X, y = _dataset(p["n"], p["d"], p["data_seed"], p["labels"])
-    init_ss, mask_ss = np.random.SeedSequence(int(seed)).spawn(2)
-    net = init_network(p["d"], p["m"], kappa=p["kappa"], rng=init_ss)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NumericalWarning)  # divergence is in the record
-        res = train(X, y, net, scheme=p["scheme"], eta=p["eta"], global_steps=p["global_steps"],
-                    local_steps=p["local_steps"], p=p["p"], xi=p["xi"], rng=mask_ss, record="loss",
-                    n_threads=threads)
-    if res.status == "interrupted":
-        raise KeyboardInterrupt
-    tr = res.trajectory
-    lam0, lam_max = eigenvalue_extremes(ntk_infinite(X))
-    loss = np.asarray(tr.loss)
-    K = tr.steps
-    stride = max(1, math.ceil(K / (_LOSS_POINTS - 1))) if K else 1
-    idx = np.unique(np.r_[np.arange(0, K + 1, stride), K])
-    return dict(
-        train_status=res.status, steps=K, initial_loss=float(loss[0]), final_loss=float(loss[-1]),
-        min_loss=float(np.nanmin(loss)), loss=[float(v) for v in loss[idx]], loss_stride=int(stride),
-        contraction=_fit_contraction(loss), mean_contraction=_mean_contraction(loss),
-        max_movement=float(tr.max_movement[-1]),
-        local_movement_max=float(np.max(tr.local_movement)) if K else 0.0,
-        theta=float(tr.theta), lam0=float(lam0), lam_max=float(lam_max),
-    )
-
-
-run_one.validate = validate_params
-
-
-def _dataset(n: int, d: int, data_seed: int, labels: str):
-    """Built-in data of :func:`ntkcheck.data.sphere` (``sphere:n=..,d=..,seed=data_seed``)."""
-    from .data import sphere
-
-    ds = sphere(n, d, labels=labels, rng=data_seed)
-    return ds.X, ds.y
-
-
-def _fit_contraction(loss: np.ndarray) -> float:
-    k = np.arange(loss.size, dtype=np.float64)
-    ok = np.isfinite(loss) & (loss > 0)
-    if ok.sum() < 2:
-        return math.nan
-    slope = np.polyfit(k[ok], np.log(loss[ok]), 1)[0]
-    return float(np.exp(slope))
-
-
-def _mean_contraction(loss: np.ndarray) -> float:
-    K = loss.size - 1
-    if K < 1 or not (np.isfinite(loss[-1]) and loss[0] > 0 and loss[-1] >= 0):
-        return math.nan
-    return float((loss[-1] / loss[0]) ** (1.0 / K))
+def _v1_to_run_params(p: dict) -> dict:
+    return dict(data=f"sphere:n={p['n']},d={p['d']},seed={p['data_seed']},labels={p['labels']}",
+                m=p["m"], kappa=p["kappa"], scheme=p["scheme"], eta=p["eta"], steps=p["global_steps"],
+                local_steps=p["local_steps"], p=p["p"], xi=p["xi"], record="loss", identity_samples=0)
 
 
 # ----------------------------------------------------------------------------- driver
@@ -448,6 +407,13 @@ def run_sweep(spec, out, *, workers: int | None = None, scheduler: str | None = 
     """
     t_start = time.time()
     log = log or (lambda msg: None)
+    store = Store(out)
+    if store.exists():
+        fmt = store.read_meta().get("format")
+        if fmt != SWEEP_FORMAT:
+            raise ValueError(f"{store.root} holds a sweep of format {fmt!r}, written by an earlier ntkcheck; "
+                             f"this version reads it (sweep-status, sweep-report, sweep-status --show) but "
+                             f"cannot continue it. Use another --out.")
     sweep = spec if isinstance(spec, Sweep) else load_spec(spec)
     runner_ref = runner if runner is not None else sweep.runner
     fn = resolve_runner(runner_ref)
@@ -458,7 +424,6 @@ def run_sweep(spec, out, *, workers: int | None = None, scheduler: str | None = 
     threads = (1 if scheduler else max(1, cpus // max(workers, 1))) if threads is None \
         else check_int(threads, "threads", min_val=1)
 
-    store = Store(out)
     ident = {"sweep_seed": sweep.seed, "runner": sweep.runner}
     if store.exists():
         meta = store.read_meta()
@@ -470,7 +435,7 @@ def run_sweep(spec, out, *, workers: int | None = None, scheduler: str | None = 
                 raise ValueError(f"{store.root} holds a sweep with `{key}` = {meta.get(key)!r}, the spec "
                                  f"has {val!r}; its records would not match. Use another --out.")
     else:
-        meta = {**ident, "format": "ntkcheck.sweep/1", "created": time.time(), "launches": []}
+        meta = {**ident, "format": SWEEP_FORMAT, "created": time.time(), "launches": []}
     store.create_dirs()
     store.write_spec(sweep.text)
     store.clean_temporary()
@@ -524,8 +489,8 @@ def run_sweep(spec, out, *, workers: int | None = None, scheduler: str | None = 
 def sweep_status(out) -> SweepSummary:
     """Counts of the sweep in ``out`` against its ``spec.toml`` (corrupt records count as pending)."""
     store = Store(out)
-    store.read_meta()
-    sweep = load_spec(store.spec_path)
+    meta = store.read_meta()
+    sweep = load_spec(store.spec_path, legacy=meta.get("format") != SWEEP_FORMAT)
     scan = store.scan()
     return _summarise(sweep, scan.records, len(scan.corrupt))
 
@@ -542,8 +507,6 @@ def _summarise(sweep: Sweep, records: dict, corrupt: int, *, ran: int = 0, elaps
 
 class _Bar:
     def __init__(self, total, enabled):
-        from ._progress import Progress
-
         self.bar = Progress(total, "sweep", enabled=enabled)
         self.count = self.failed = 0
 

@@ -48,15 +48,15 @@ from ._train_kernels import (
     _pattern_diff_kernel,
     _row_dist_kernel,
 )
-from ._validation import check_int, check_scalar, check_W, check_X, check_y, check_array
+from ._params import RECORD_PRESETS, check_param
+from ._validation import check_int, check_W, check_X, check_y, check_array
 from .masks import _check_run_masks, _draw_step, _resolve_scheme, theta as _theta
 from .network import Network
 
 __all__ = ["train", "TrainResult", "Trajectory", "RECORD_ITEMS"]
 
 #: Optional (costly) trajectory items; the cheap ones are always recorded.
-RECORD_ITEMS = ("patterns", "lam_min_full", "lam_min_masked")
-_PRESETS = {"loss": (), "basic": ("patterns",), "full": RECORD_ITEMS}
+RECORD_ITEMS = RECORD_PRESETS["full"]
 _REFRESH = 100  # recompute f(W_k, X) exactly every this many global steps
 
 
@@ -210,9 +210,10 @@ def train(
     rng : None, int, SeedSequence or Generator
         Randomness of the masks; global step k draws from the k-th stream of ``rng.spawn``
         (:func:`ntkcheck.sample_masks` with ``steps=K`` returns the same masks).
-    record : {"loss", "basic", "full"} or iterable of str, default "basic"
+    record : {"loss", "basic", "standard", "full"} or iterable of str, default "basic"
         Optional items on top of the always-recorded cheap ones: ``"loss"`` none,
-        ``"basic"`` ``("patterns",)`` (n·m bytes), ``"full"`` all of :data:`RECORD_ITEMS`;
+        ``"basic"`` ``("patterns",)`` (n·m bytes), ``"standard"`` also ``"lam_min_full"``,
+        ``"full"`` all of :data:`RECORD_ITEMS` (the presets of ``ntkcheck._params.RECORD_PRESETS``);
         or an explicit subset of ``("patterns", "lam_min_full", "lam_min_masked")``.
     progress : bool, default False
         Report progress on stderr.
@@ -258,10 +259,13 @@ def train(
     W0 = check_array(check_W(net.W, d, "net.W"), "net.W")
     m = W0.shape[0]
     a = check_array(net.a, "net.a", shape=(m,))
-    eta = check_scalar(eta, "eta", min_val=0.0, closed="neither")
-    K = check_int(global_steps, "global_steps", min_val=0)
-    tau = check_int(local_steps, "local_steps", min_val=1)
-    p = check_int(p, "p", min_val=1)
+    if eta == "auto":
+        raise ValueError("`eta` must be a number > 0 in train(); 'auto' is resolved from the data by "
+                         "ntkcheck run (1/lambda_max(H_inf)); pass that value.")
+    eta = check_param("eta", eta)
+    K = check_param("steps", global_steps, label="global_steps")
+    tau = check_param("local_steps", local_steps)
+    p = check_param("p", p)
     kind, xi = _resolve_scheme(scheme, p, xi, tau)
     if masks is not None:
         masks = _check_run_masks(masks, K, p, m, kind, scheme)
@@ -573,10 +577,10 @@ def _quiet(fn, args):
 
 def _check_record(record) -> tuple[str, ...]:
     if isinstance(record, str):
-        if record in _PRESETS:
-            return _PRESETS[record]
+        if record in RECORD_PRESETS:
+            return RECORD_PRESETS[record]
         raise ValueError(
-            f"`record` must be one of {list(_PRESETS)} or an iterable of items from "
+            f"`record` must be one of {list(RECORD_PRESETS)} or an iterable of items from "
             f"{list(RECORD_ITEMS)}, got record={record!r}."
         )
     items = tuple(record)

@@ -18,6 +18,7 @@ Two jobs (style.md §1: the numeric core stays free of SymPy; this layer joins t
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass
 
@@ -28,26 +29,15 @@ from bounds import MissingValueError
 
 from ._json import jsonable
 from ._identities import identity_samples
+from ._stats import z_test
 
-__all__ = ["SCHEME_THEOREMS", "Requirement", "TheoremCheck", "check_theorem", "data_values",
-           "expected_r0", "fit_contraction", "plateau", "compare_run", "measure_identities"]
+__all__ = ["Requirement", "TheoremCheck", "check_theorem", "data_values",
+           "expected_r0", "run_values", "dzps19_rate", "fit_contraction", "plateau", "compare_run", "measure_identities"]
 
-#: Default theorem for each training scheme of :mod:`ntkcheck.masks`.
-SCHEME_THEOREMS = {
-    "gd": "du2019.thm4_1",
-    "dropout": "liao2022.cor1",
-    "multi-sample-dropout": "liao2022.cor2",
-    "ist-bernoulli": "liao2022.cor3",
-    "bernoulli": "liao2022.thm3",
-    "ist-categorical": "liao2022.thm4",
-    "categorical": "liao2022.thm4",
-}
 #: Expressions evaluated for display (when the theorem has them), in this order.
 PREDICTION_KEYS = ("width", "step_size", "kappa_max", "rate", "error", "radius",
                    "radius_movement", "lambda_min", "kernel_deviation", "theta",
                    "generalization", "probability")
-#: Monte-Carlo verdicts: |mean − expected| ≤ MC_SIGMAS · SE.
-MC_SIGMAS = 5.0
 #: Deterministic identities: relative error at most this.
 EXACT_RTOL = 1e-9
 
@@ -189,6 +179,26 @@ def check_theorem(theorem, **values) -> TheoremCheck:
                         unavailable=missing, requirements=tuple(reqs), passed=report.ok)
 
 
+def dzps19_rate(eta: float, lambda_0: float) -> float:
+    """DZPS19 Thm 4.1's per-step contraction ``1 − ηλ0/2`` of ``‖y − u(k)‖²``, from :mod:`bounds`.
+
+    Evaluated from the theorem object ``du2019.thm4_1`` (its ``rate`` expression), never retyped.
+
+    Examples
+    --------
+    >>> dzps19_rate(0.5, 0.2)
+    0.95
+    """
+    fn, args = _dzps19_rate_fn()
+    vals = dict(eta=float(eta), lambda_0=float(lambda_0))
+    return float(fn(*(vals[a] for a in args)))
+
+
+@functools.lru_cache(maxsize=1)
+def _dzps19_rate_fn():
+    return bounds.get("du2019.thm4_1").lambdify("rate")
+
+
 def fit_contraction(loss, *, plateau_factor: float = 3.0) -> dict:
     """Fitted per-global-step contraction of a loss trajectory.
 
@@ -222,48 +232,60 @@ def plateau(loss, *, tail: float = 0.1) -> float:
     return float(L[-t:].mean())
 
 
-def compare_run(trajectories, *, theorem: str, values: dict) -> dict:
+def run_values(params: dict, *, eta: float, xi: float, assumptions) -> dict:
+    """Theorem inputs of a run: the data's (:func:`data_values`) and the configuration's.
+
+    ``params`` are canonical run parameters (:mod:`ntkcheck._params`); ``eta`` and ``xi`` the
+    resolved values (``eta="auto"`` is 1/λ_max of the data).
+    """
+    return dict(data_values(assumptions), m=params["m"], eta=float(eta), kappa=params["kappa"],
+                xi=float(xi), p=params["p"], tau=params["local_steps"], K=params["steps"],
+                delta=params["delta"])
+
+
+def compare_run(summaries, *, theorem: str, values: dict) -> dict:
     """Measured quantities of a multi-seed run beside the theorem's predictions.
 
     Parameters
     ----------
-    trajectories : list of Trajectory
-        One per seed (:attr:`ntkcheck.TrainResult.trajectory`).
+    summaries : list of RunSummary
+        One per seed (:class:`ntkcheck.unit.RunSummary`: every measured quantity is taken from
+        there, never recomputed).
     theorem : str
         Theorem name whose ``rate`` / ``error`` are compared.
     values : dict
-        Theorem inputs (``n``, ``lambda_0``, ``lambda_max``, ``m``, ``eta``, ``kappa``, ``xi``,
-        ``p``, ``tau``, ``K``, ``delta``); ``r0`` is measured here (mean over seeds).
+        Theorem inputs (:func:`run_values`); ``r0 = ‖y − u(0)‖`` is measured (mean over seeds).
 
     Returns
     -------
     dict
-        JSON-serialisable comparison (see ``report.json`` in the README).
+        JSON-serialisable comparison (see ``report.json`` in the README): ``theorem``,
+        ``contraction`` (fitted vs the predicted rate, DZPS19 Thm 4.1 / LK22 Thm 3–4),
+        ``envelope``, ``plateau`` (vs the error term), ``movement`` (vs R of DZPS19 Lemma 3.2 and
+        R' of the Thm 4.1 proof) and ``lambda_min`` (vs λ0/2; masked: ξλ0/2, LK22 Thm 2).
     """
-    trajs = list(trajectories)
-    L = [t.loss for t in trajs]
-    r0 = float(np.mean([math.sqrt(x[0]) for x in L]))
+    runs = list(summaries)
+    r0 = float(np.mean([math.sqrt(s.initial_loss) for s in runs]))
     vals = dict(values, r0=r0)
     chk = check_theorem(theorem, **vals)
     rate = chk.values.get("rate")
     err = chk.values.get("error", 0.0)
-    fits = [fit_contraction(x) for x in L]
-    factors = np.array([f["factor"] for f in fits])
-    plateaus = np.array([plateau(x) for x in L])
+    factors = np.array([s.contraction for s in runs], dtype=float)
+    plateaus = np.array([s.plateau for s in runs], dtype=float)
     env = []
-    for x in L:
+    for s in runs:
         if rate is None or not (0 <= rate < 1):
             env.append(None)
             continue
-        k = np.arange(x.size)
-        bound = rate**k * x[0] + err
+        x = np.asarray(s.loss, dtype=float)
+        bound = rate ** s.loss_steps * x[0] + err
         env.append(float(np.mean(x <= bound * (1 + 1e-12))))
     out = dict(theorem=chk.to_dict())
     out["contraction"] = dict(
         measured_per_seed=factors.tolist(), measured_mean=_mean(factors), measured_sd=_sd(factors),
         predicted_rate=rate,
         at_least_as_fast_as_predicted=None if rate is None else bool(np.all(factors <= rate)),
-        fit_windows=[(f["k_start"], f["k_end"]) for f in fits],
+        fit_windows=[tuple(s.contraction_window) for s in runs],
         note="L_{k+1} ~ factor * L_k fitted on the initial phase; the theorem bounds the "
              "factor by `rate` only when its hypotheses hold")
     out["envelope"] = dict(
@@ -272,8 +294,7 @@ def compare_run(trajectories, *, theorem: str, values: dict) -> dict:
     out["plateau"] = dict(measured_per_seed=plateaus.tolist(), measured_mean=_mean(plateaus),
                           predicted_error=err, within_error=bool(np.all(plateaus <= err))
                           if err is not None else None)
-    # weight movement against R (Lemma 3.2) and R' (Thm 4.1 proof)
-    mv = np.array([float(np.nanmax(t.max_movement)) for t in trajs])
+    mv = np.array([s.max_movement for s in runs], dtype=float)
     base = {k: v for k, v in vals.items() if k in ("n", "lambda_0", "delta", "m", "r0")}
     R = check_theorem("du2019.lemma3_2", **base).values.get("radius")
     Rp = check_theorem("du2019.thm4_1", **base).values.get("radius_movement")
@@ -284,16 +305,15 @@ def compare_run(trajectories, *, theorem: str, values: dict) -> dict:
                                 "R' = 4 sqrt(n) ||y - u(0)|| / (sqrt(m) lambda_0)")
     lam0 = vals.get("lambda_0")
     xi = float(vals.get("xi", 1.0))
-    lam_full = [t.lam_min_full for t in trajs if t.lam_min_full is not None]
-    lam_mask = [t.lam_min_masked for t in trajs if t.lam_min_masked is not None]
+    lam_full = [s.min_lam_full for s in runs if s.min_lam_full is not None]
+    lam_mask = [s.min_lam_masked for s in runs if s.min_lam_masked is not None]
     out["lambda_min"] = dict(
         lambda_0=lam0, half_lambda_0=None if lam0 is None else lam0 / 2,
-        min_full=_min([np.nanmin(a) for a in lam_full]) if lam_full else None,
-        full_above_half_lambda_0=None if not lam_full or lam0 is None
-        else bool(min(np.nanmin(a) for a in lam_full) >= lam0 / 2),
-        min_masked=_min([np.nanmin(a) for a in lam_mask]) if lam_mask else None,
+        min_full=_min(lam_full) if lam_full else None,
+        full_above_half_lambda_0=None if not lam_full or lam0 is None else bool(min(lam_full) >= lam0 / 2),
+        min_masked=_min(lam_mask) if lam_mask else None,
         masked_above_half_xi_lambda_0=None if not lam_mask or lam0 is None
-        else bool(min(np.nanmin(a) for a in lam_mask) >= xi * lam0 / 2),
+        else bool(min(lam_mask) >= xi * lam0 / 2),
         note="full: lambda_min(H(W_k)) vs lambda_0/2 (DZPS19 Lemma 3.2); masked: LK22 Thm 2 "
              "(xi-convention) vs xi lambda_0/2")
     return jsonable(out)
@@ -344,18 +364,12 @@ def measure_identities(X, y, W, a, *, kind: str, xi: float, p: int, tau: int, et
             expected = thm.evaluate("categorical_variance", **ev)
         else:  # pragma: no cover - identity_samples only produces the keys above
             raise AssertionError(key)
-        expected = np.asarray(expected, dtype=float)
-        mean = s.mean(axis=0)
-        # floor: rounding-level SE for samples that are constant (e.g. xi = 1)
-        floor = 1e-12 * max(1.0, float(np.max(np.abs(expected))))
-        se = np.maximum(s.std(axis=0, ddof=1) / math.sqrt(s.shape[0]), floor)
-        z = np.abs(mean - expected) / se
-        j = int(np.argmax(z)) if z.ndim else 0
-        pick = (lambda v: float(np.ravel(v)[j]))
+        zt = z_test(s, expected)
+        pick = (lambda v: float(np.ravel(np.broadcast_to(v, np.shape(zt.z)))[zt.argmax]))
         out.append(dict(identity=item["identity"], statement=item["statement"],
-                        measured=pick(mean), expected=pick(expected), se=pick(se),
-                        z=float(np.max(z)), components=int(np.size(z)), samples=int(s.shape[0]),
-                        ok=bool(np.max(z) <= MC_SIGMAS)))
+                        measured=pick(zt.mean), expected=pick(expected), se=pick(zt.se),
+                        z=zt.max_z, components=int(np.size(zt.z)), samples=zt.samples,
+                        ok=zt.ok))
     return jsonable(out)
 
 

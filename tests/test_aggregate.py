@@ -109,11 +109,12 @@ SPEC = """
 seed = 1
 seeds = 2
 [fixed]
-n = 12
-d = 3
+data = "sphere:n=12,d=3,seed=0"
 scheme = "bernoulli"
 eta = 0.5
-global_steps = 6
+steps = 6
+record = "loss"
+identity_samples = 0
 [grid]
 xi = [0.5, 1.0]
 p = [1, 2]

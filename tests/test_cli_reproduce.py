@@ -27,8 +27,13 @@ def test_reproduce_cli_quick(tmp_path, monkeypatch, capsys):
 
 def test_reproduce_progress_on_stderr(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(reproduce.SIZES, "quick", dict(reproduce.SIZES["quick"], **TINY))
-    assert main(["reproduce", "liao2022", "--quick", "--out", str(tmp_path / "o")]) == 0
-    assert "[reproduce]" in capsys.readouterr().err
+    assert main(["reproduce", "liao2022", "--quick", "--workers", "0", "--out", str(tmp_path / "o")]) == 0
+    err = capsys.readouterr().err
+    assert "[sweep]" in err and "ntkcheck reproduce: sweep reproduce liao2022" in err
+    # the runs are a sweep store that sweep-status and sweep-report read
+    assert main(["sweep-status", str(tmp_path / "o" / "store")]) == 0
+    assert main(["sweep-report", str(tmp_path / "o" / "store"), "--formats", "png"]) == 0
+    assert (tmp_path / "o" / "store" / "report" / "summary.csv").is_file()
 
 
 def test_reproduce_unknown_paper():

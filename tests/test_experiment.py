@@ -26,9 +26,19 @@ def test_config_validation_and_toml_roundtrip(tmp_path):
     (tmp_path / "c.toml").write_text(cfg.to_toml())
     assert load_config(tmp_path / "c.toml") == cfg
     assert load_config(tmp_path / "c.toml", m=128).m == 128
-    (tmp_path / "bad.toml").write_text('data = "sphere"\nwidth = 10\n')
-    with pytest.raises(ValueError, match=r"bad.toml: unknown key\(s\) \['width'\]"):
+    (tmp_path / "bad.toml").write_text('data = "sphere"\nwidht = 10\n')
+    with pytest.raises(ValueError, match=r"bad.toml: unknown key\(s\) \['widht'\]"):
         load_config(tmp_path / "bad.toml")
+    # keys may be spelled like the flags (width, tau, global_steps); values are parsed strictly
+    (tmp_path / "flags.toml").write_text('width = 64\ntau = 2\nglobal_steps = 12\nseeds = "0,1"\n')
+    flags = load_config(tmp_path / "flags.toml")
+    assert (flags.m, flags.local_steps, flags.steps, flags.seeds) == (64, 2, 12, (0, 1))
+    (tmp_path / "strict.toml").write_text('normalize = "no"\n')
+    with pytest.raises(TypeError, match="strict.toml: `normalize` must be true or false, got str 'no'"):
+        load_config(tmp_path / "strict.toml")
+    (tmp_path / "twice.toml").write_text('m = 10\nwidth = 10\n')
+    with pytest.raises(ValueError, match="`m` is given twice"):
+        load_config(tmp_path / "twice.toml")
     (tmp_path / "broken.toml").write_text("m = [1,\n")
     with pytest.raises(ValueError, match="broken.toml: malformed TOML"):
         load_config(tmp_path / "broken.toml")
@@ -64,11 +74,11 @@ def test_interrupt_keeps_finished_seeds(tmp_path, monkeypatch):
     real = experiment.run_seed
     calls = []
 
-    def flaky(prep, seed, **kw):
+    def flaky(params, seed, **kw):
         calls.append(seed)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return real(prep, seed, **kw)
+        return real(params, seed, **kw)
 
     monkeypatch.setattr(experiment, "run_seed", flaky)
     out = tmp_path / "run"
@@ -85,3 +95,36 @@ def test_atomic_write_replaces_and_leaves_no_temp(tmp_path):
     atomic_write(p, "one")
     atomic_write(p, b"two")
     assert p.read_text() == "two" and [q.name for q in p.parent.iterdir()] == ["f.txt"]
+
+
+def test_seed_rule_is_one_for_every_front_end():
+    """``RunConfig`` seeds: a count N means 0..N-1, a string of ints the same as the list."""
+    assert RunConfig(seeds=3).seeds == (0, 1, 2)
+    assert RunConfig(seeds="0,5").seeds == RunConfig(seeds=[0, 5]).seeds == (0, 5)
+    assert RunConfig(seeds="7,").seeds == (7,)
+    big = 2**127 + 12345  # sweeps derive 128-bit run seeds
+    assert RunConfig(seeds=[big]).seeds == (big,)
+    with pytest.raises(ValueError, match=r"to run one seed s write a list: seeds = \[1000000\]"):
+        RunConfig(seeds=10**6)
+
+
+def test_interrupted_training_is_partial_never_averaged(tmp_path, monkeypatch):
+    import ntkcheck.unit as unit
+
+    real_train = unit.train
+
+    def cut_short(*args, **kw):
+        res = real_train(*args, **kw)
+        if kw["rng"].entropy == 1:  # the mask stream of seed 1
+            from dataclasses import replace
+
+            return replace(res, status="interrupted", message="cut short")
+        return res
+
+    monkeypatch.setattr(unit, "train", cut_short)
+    res = run_experiment(RunConfig(**dict(SMALL, seeds=(0, 1), identity_samples=0)), out=tmp_path / "r",
+                         plots=False)
+    rep = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert res.status == "interrupted" and [r.seed for r in res.runs] == [0] and [r.seed for r in res.partial] == [1]
+    assert [s["seed"] for s in rep["seeds"]] == [0] and [s["seed"] for s in rep["partial_seeds"]] == [1]
+    assert rep["comparison"]["plateau"]["measured_per_seed"] == [rep["seeds"][0]["plateau"]]

@@ -29,12 +29,13 @@ SPEC = """
 seed = 3
 seeds = 2
 [fixed]
-n = 16
-d = 4
+data = "sphere:n=16,d=4,seed=0"
 m = 48
 scheme = "bernoulli"
 eta = 0.5
-global_steps = 10
+steps = 10
+record = "loss"
+identity_samples = 0
 local_steps = 2
 [grid]
 xi = [0.5, 1.0]

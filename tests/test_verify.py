@@ -79,13 +79,27 @@ def test_identity_test_has_power():
 
 
 def test_compare_run_fields():
-    ds = sphere(16, 4, rng=0)
-    net = init_network(4, 200, rng=1)
-    runs = [train(ds.X, ds.y, net, scheme="gd", eta=0.5, global_steps=30, record=("lam_min_full",)).trajectory]
-    out = compare_run(runs, theorem="du2019.thm4_1",
+    from ntkcheck.unit import run_seed
+
+    run = run_seed(dict(data="sphere:n=16,d=4,seed=0", m=200, scheme="gd", eta=0.5, steps=30,
+                        record="standard", identity_samples=0), seed=1)
+    tr = run.result.trajectory
+    out = compare_run([run.summary], theorem="du2019.thm4_1",
                       values=dict(n=16, lambda_0=0.05, delta=0.1, m=200, eta=0.5))
     assert set(out) >= {"theorem", "contraction", "envelope", "plateau", "movement", "lambda_min"}
     assert out["contraction"]["predicted_rate"] == pytest.approx(1 - 0.5 * 0.05 / 2)
     assert 0 < out["contraction"]["measured_mean"] < 1
-    assert out["movement"]["max"] == pytest.approx(float(runs[0].max_movement.max()))
-    assert out["lambda_min"]["min_full"] == pytest.approx(float(runs[0].lam_min_full.min()))
+    # measured quantities are the summary's, which are defined from the full trajectory
+    assert out["movement"]["max"] == float(tr.max_movement.max())
+    assert out["lambda_min"]["min_full"] == float(tr.lam_min_full.min())
+    assert out["contraction"]["measured_per_seed"] == [fit_contraction(tr.loss)["factor"]]
+    assert out["plateau"]["measured_per_seed"] == [plateau(tr.loss)]
+
+
+def test_dzps19_rate_comes_from_bounds():
+    import bounds
+    from ntkcheck.verify import dzps19_rate
+
+    thm = bounds.get("du2019.thm4_1")
+    for eta, lam0 in ((0.5, 0.2), (1e-3, 3.0), (2.0, 0.01)):
+        assert dzps19_rate(eta, lam0) == pytest.approx(thm.evaluate("rate", eta=eta, lambda_0=lam0), rel=1e-15)

@@ -2,8 +2,11 @@
 
 Writes figures (PNG and PDF), the raw numbers (``data/*.npz``) and a summary (``summary.md``,
 ``summary.html``, ``summary.json``) listing each claim of LK22 §5 as reproduced or not, with the
-statistic behind the verdict.  ``--quick`` takes under a minute; the default a few minutes.
-Progress goes to stderr (``--quiet`` silences it).
+statistic behind the verdict.  The training runs are a sweep in ``OUT/store`` (run on
+``--workers`` local processes or a Dask ``--scheduler``; ``--resume`` continues an interrupted
+reproduction without redoing finished runs; ``ntkcheck sweep-report OUT/store`` tabulates them).
+``--quick`` takes under a minute; the default a few minutes.  Progress goes to stderr
+(``--quiet`` silences it).
 
 Exit codes: 0 finished (whatever the verdicts), 2 bad arguments, 130 interrupted.
 """
@@ -23,6 +26,13 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out", metavar="DIR", default=None,
                    help="output folder (default results/<paper>)")
     p.add_argument("--quick", action="store_true", help="small sizes: under a minute")
+    p.add_argument("--workers", type=int, default=None,
+                   help="local worker processes for the runs (default: the CPUs available; 0 = in this process)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on a Dask distributed cluster, e.g. tcp://127.0.0.1:8786 (needs ntkcheck[dask])")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the reproduction in --out: finished runs are kept, the rest run")
+    p.add_argument("--threads", type=int, default=None, help="threads per run (default cpus // workers)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=run)
 
@@ -30,12 +40,17 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     """Entry point of ``ntkcheck reproduce``."""
     import os
+    import sys
 
     from ..reproduce import reproduce_liao2022
     from ..report import fmt
 
+    if args.scheduler is not None and args.workers is not None:
+        raise ValueError("give either --workers (local processes) or --scheduler (Dask), not both.")
     out = args.out or os.path.join("results", args.paper)
-    summary = reproduce_liao2022(out, quick=args.quick, progress=not args.quiet)
+    log = (lambda msg: None) if args.quiet else (lambda msg: print(f"ntkcheck reproduce: {msg}", file=sys.stderr))
+    summary = reproduce_liao2022(out, quick=args.quick, progress=not args.quiet, workers=args.workers,
+                                 scheduler=args.scheduler, resume=args.resume, threads=args.threads, log=log)
     claims = list(summary["claims"])
     for c in list(claims):
         claims += c.get("extra_checks", [])
@@ -46,5 +61,8 @@ def run(args) -> int:
                          if not isinstance(v, (list, dict)))
         print(f"  ({c['id']}) {c['verdict'].upper():<15} {c['claim']}")
         print(f"      {stat}")
-    print(f"summary: {os.path.join(out, 'summary.html')} (and summary.md, summary.json, figures/)")
+    print(f"summary: {os.path.join(out, 'summary.html')} (and summary.md, summary.json, figures/; runs in "
+          f"{os.path.join(out, 'store')}: ntkcheck sweep-report / sweep-status --show RUN_ID)")
+    if summary["status"] == "interrupted":
+        print(f"interrupted: finished runs are kept; continue with the same command and --resume", file=sys.stderr)
     return 130 if summary["status"] == "interrupted" else 0

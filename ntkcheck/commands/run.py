@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import os
 
+from .._params import RUN_PARAMS
+
 __all__ = ["add_parser", "run"]
 
-_FIELDS = ("data", "target", "normalize", "scheme", "m", "kappa", "eta", "steps", "local_steps",
-           "p", "xi", "seeds", "theorem", "delta", "record", "identity_samples")
+#: Every run parameter, and the seeds, may be given as a flag (or in --config).
+_FIELDS = (*RUN_PARAMS, "seeds")
 
 
 def add_parser(subparsers) -> None:
@@ -37,7 +39,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--local-steps", "--tau", dest="local_steps", type=int, help="local steps tau (default 1)")
     p.add_argument("--p", type=int, help="subnetworks p (default 1)")
     p.add_argument("--xi", type=float, help="keep probability xi (default: the scheme's)")
-    p.add_argument("--seeds", help="comma-separated seeds, or a count N for 0..N-1 (default 0,1,2)")
+    p.add_argument("--seeds", help="comma-separated seeds ('7,' for the single seed 7), or a count N "
+                                    "for 0..N-1 (default 0,1,2)")
     p.add_argument("--theorem", help="theorem to compare with (default from the scheme)")
     p.add_argument("--delta", type=float, help="failure probability delta (default 0.1)")
     p.add_argument("--record", choices=("loss", "basic", "standard", "full"),
@@ -61,8 +64,6 @@ def run(args) -> int:
             given["eta"] = float(given["eta"])
         except ValueError:
             raise ValueError(f"`--eta` must be a number or 'auto', got {given['eta']!r}.") from None
-    if given["seeds"] is not None:
-        given["seeds"] = _parse_seeds(given["seeds"])
     if args.config:
         cfg = load_config(args.config, **given)
     else:
@@ -120,16 +121,3 @@ def summary_text(rep: dict, out: str) -> str:
     lines.append(f"results: {out}/report.json, report.html, seeds/, figures/ (replay: ntkcheck run "
                  f"--config {out}/config.toml --out NEW_DIR)")
     return "\n".join(lines)
-
-
-def _parse_seeds(text: str):
-    text = str(text).strip()
-    try:
-        if "," in text:
-            return tuple(int(s) for s in text.split(",") if s.strip())
-        count = int(text)
-    except ValueError:
-        raise ValueError(f"`--seeds` must be a count N or a comma-separated list of integers, got {text!r}.") from None
-    if count < 1:
-        raise ValueError(f"`--seeds` count must be >= 1, got {count}.")
-    return tuple(range(count))

@@ -4,7 +4,7 @@
 
     ntkcheck sweep SPEC.toml --out DIR [--workers N] [--scheduler tcp://HOST:PORT] [--resume]
                    [--retry-failed] [--threads T] [--max-retries R] [--quiet]
-    ntkcheck sweep-status DIR [--all-failures]
+    ntkcheck sweep-status DIR [--all-failures] [--show RUN_ID]
     ntkcheck sweep-report DIR [--out REPORT_DIR] [--value COLUMN] [--formats png,pdf]
 
 The spec format, seed derivation and scheduling are described in :mod:`ntkcheck.sweep`, the
@@ -45,6 +45,9 @@ def add_parser(subparsers) -> None:
                               description="Show done / failed / pending counts of a sweep and its failures.")
     s.add_argument("dir", metavar="DIR", help="results store directory")
     s.add_argument("--all-failures", action="store_true", help="list every failure (default: the first 20)")
+    s.add_argument("--show", metavar="RUN_ID",
+                   help="print the `ntkcheck run` configuration (TOML) that replays run RUN_ID (or a "
+                        "unique prefix) bit for bit, and the command to run it")
     s.set_defaults(func=_status)
 
     r = subparsers.add_parser("sweep-report", help="tables and figures of a sweep store",
@@ -77,8 +80,15 @@ def _sweep(args) -> int:
 
 
 def _status(args) -> int:
-    from ..sweep import sweep_status
+    from ..sweep import find_record, replay_config, sweep_status
 
+    if args.show is not None:
+        rec = find_record(args.dir, args.show)
+        cfg = replay_config(rec)
+        print(f"# run {rec['run_id']} (replicate {rec['replicate']}, status {rec['status']}) of sweep {args.dir}")
+        print("# replay: save this as replay.toml, then  ntkcheck run --config replay.toml --out DIR")
+        print(cfg.to_toml(), end="")
+        return 0
     summary = sweep_status(args.dir)
     _print_summary(summary, args.dir, limit=None if args.all_failures else 20)
     return 0 if summary.done == summary.total else 1
