@@ -20,6 +20,8 @@ import numpy as np
 
 from .masks import sample_masks
 from .network import Network
+from .ntk import ntk_finite
+from .train import train
 
 _BATCH = 256  # mask samples per vectorised batch
 
@@ -85,7 +87,6 @@ def identity_samples(X, y, W, a, *, kind, xi, p, tau, eta, samples=2000, rng=Non
              samples=np.concatenate(g_s), base=float(np.sum(G1 * V)), base_bias=float(np.sum(G2 * V))),
     ]
     # engine cross-check of identity 2's statistic through ntk_finite
-    from .ntk import ntk_finite
 
     H0 = ntk_finite(X, W, mask=Mf[0, 0])
     items.append(_exact("2 (kernel)", "y^T ntk_finite(X, W, mask) y = sum_r mask_r c_r",
@@ -149,7 +150,6 @@ def _reference_step(X, y, W, a, M, eta, tau):
 
 
 def _train_check(X, y, W, a, M, kind, xi, p, tau, eta):
-    from .train import train
 
     W1, _ = _reference_step(X, y, W, a, M, eta, tau)
     net = Network(W=W, a=a, kappa=1.0)

@@ -23,6 +23,8 @@ from scipy.linalg import LinAlgError, cho_factor, cho_solve
 from ._json import jsonable
 from ._config import NumericalWarning
 from ._validation import check_int, check_scalar, check_X, check_y
+from .eigen import eigenvalue_extremes
+from .ntk import ntk_infinite
 
 __all__ = ["AssumptionReport", "check_assumptions"]
 
@@ -257,8 +259,6 @@ def _duplicates(X):
 
 
 def _spectrum(X, y):
-    from .eigen import eigenvalue_extremes
-    from .ntk import ntk_infinite
 
     H = ntk_infinite(X)
     with warnings.catch_warnings():

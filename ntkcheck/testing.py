@@ -23,10 +23,15 @@ self-test need ``hypothesis`` (``pip install ntkcheck[test]``); the assertion he
 
 from __future__ import annotations
 
-import math
 import traceback
 
 import numpy as np
+
+from ._stats import z_test
+from .masks import sample_masks
+from .network import init_network
+from .ntk import ntk_finite, ntk_infinite
+from .train import train
 
 __all__ = ["datasets", "masks", "weights", "assert_close_matrices", "assert_symmetric_psd",
            "assert_mc_mean", "assert_ntk_equivalent", "PROPERTIES", "run_selftest",
@@ -120,7 +125,6 @@ def masks(m: int, *, kind: str | None = None, p: int | None = None):
     hypothesis strategy of ndarray (m,) (or (p, m)) of float64
     """
     st = require_hypothesis().strategies
-    from .masks import sample_masks
 
     kinds = ("bernoulli", "categorical", "ones", "real") if kind is None else (kind,)
 
@@ -190,18 +194,13 @@ def assert_mc_mean(samples, expected, *, sigmas: float = 5.0, what: str = "mean"
     ``samples`` has shape (S, ...) (S ≥ 2 draws along axis 0); ``expected`` broadcasts to
     ``samples.shape[1:]``.  The SE is estimated from the samples.
     """
-    s = np.asarray(samples, dtype=float)
-    if s.shape[0] < 2:
-        raise ValueError(f"`samples` needs at least 2 draws along axis 0, got shape {s.shape}.")
-    mean = s.mean(axis=0)
-    exp = np.broadcast_to(np.asarray(expected, dtype=float), mean.shape)
-    se = np.maximum(s.std(axis=0, ddof=1) / math.sqrt(s.shape[0]),
-                    1e-12 * max(1.0, float(np.max(np.abs(exp)))))
-    z = np.abs(mean - exp) / se
-    if not np.all(z <= sigmas):
-        j = int(np.argmax(z))
-        raise AssertionError(f"{what}: |mean - expected| = {z.flat[j]:.2f} standard errors > {sigmas} "
-                             f"(mean {mean.flat[j]:.6g}, expected {exp.flat[j]:.6g}, SE {se.flat[j]:.3g})")
+    zt = z_test(samples, expected, sigmas=sigmas)
+    if not zt.ok:
+        j = zt.argmax
+        exp = np.broadcast_to(np.asarray(expected, dtype=float), np.shape(zt.mean))
+        raise AssertionError(f"{what}: |mean - expected| = {np.ravel(zt.z)[j]:.2f} standard errors > {sigmas} "
+                             f"(mean {np.ravel(zt.mean)[j]:.6g}, expected {np.ravel(exp)[j]:.6g}, "
+                             f"SE {np.ravel(zt.se)[j]:.3g})")
 
 
 def assert_ntk_equivalent(ntk_fn, X, W, *, mask=None, rtol: float = 1e-10) -> None:
@@ -210,7 +209,6 @@ def assert_ntk_equivalent(ntk_fn, X, W, *, mask=None, rtol: float = 1e-10) -> No
     ``ntk_fn`` is called as ``ntk_fn(X, W)`` or, with a mask, ``ntk_fn(X, W, mask)``; it must
     follow the normalisation of theory.md §4, ``H_ij = (1/m) <x_i,x_j> Σ_r m_r 1_ir 1_jr``.
     """
-    from .ntk import ntk_finite
 
     got = ntk_fn(X, W) if mask is None else ntk_fn(X, W, mask)
     assert_close_matrices(got, ntk_finite(X, W, mask=mask), rtol, what="NTK")
@@ -226,7 +224,6 @@ def _prop_symmetric_psd(data, W, mask):
 
 
 def _prop_ones_and_zeros(data, W):
-    from .ntk import ntk_finite
 
     X = data[0]
     W = W[:, : X.shape[1]]
@@ -237,7 +234,6 @@ def _prop_ones_and_zeros(data, W):
 
 
 def _prop_permutation(data, W, seed):
-    from .ntk import ntk_finite
 
     X = data[0]
     W = W[:, : X.shape[1]]
@@ -260,8 +256,6 @@ def _prop_naive_reference(data, W, mask):
 
 
 def _prop_partition_sums(data, W, seed, p):
-    from .masks import sample_masks
-    from .ntk import ntk_finite
 
     X = data[0]
     W = W[:, : X.shape[1]]
@@ -273,7 +267,6 @@ def _prop_partition_sums(data, W, seed, p):
 
 
 def _prop_infinite(data):
-    from .ntk import ntk_infinite
 
     X = data[0]
     H = ntk_infinite(X)
@@ -283,8 +276,6 @@ def _prop_infinite(data):
 
 
 def _prop_identical_subnetworks(data, seed):
-    from .network import init_network
-    from .train import train
 
     X, y = data
     net = init_network(X.shape[1], 16, rng=seed)
@@ -294,7 +285,6 @@ def _prop_identical_subnetworks(data, seed):
 
 
 def _ntk(X, W, mask):
-    from .ntk import ntk_finite
 
     return ntk_finite(X, W, mask=mask)
 

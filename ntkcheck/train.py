@@ -51,7 +51,9 @@ from ._train_kernels import (
 from ._params import RECORD_PRESETS, check_param
 from ._validation import check_int, check_W, check_X, check_y, check_array
 from .masks import _check_run_masks, _draw_step, _resolve_scheme, theta as _theta
+from .eigen import min_eigenvalue
 from .network import Network
+from .ntk import ntk_finite
 
 __all__ = ["train", "TrainResult", "Trajectory", "RECORD_ITEMS"]
 
@@ -597,8 +599,6 @@ def _default_chunk(n: int) -> int:
 
 def _lam_min_fn(X):
     """``λ_min`` of the (masked) NTK of a set of neuron rows, normalised by the full width m."""
-    from .eigen import min_eigenvalue
-    from .ntk import ntk_finite
 
     def lam(Wr, m):
         if Wr.shape[0] == 0:

@@ -30,6 +30,7 @@ from bounds import MissingValueError
 from ._json import jsonable
 from ._identities import identity_samples
 from ._stats import z_test
+from .masks import theta as masks_theta
 
 __all__ = ["Requirement", "TheoremCheck", "check_theorem", "data_values",
            "expected_r0", "run_values", "dzps19_rate", "fit_contraction", "plateau", "compare_run", "measure_identities"]
@@ -338,11 +339,10 @@ def measure_identities(X, y, W, a, *, kind: str, xi: float, p: int, tau: int, et
     m = W.shape[0]
     S = raw["S"]
     ev = dict(xi=xi, p=p, m=m, S=S)
+    theta = masks_theta(kind, xi, p)  # the one θ (1 for categorical masks: a partition)
     if kind == "categorical":
-        theta = 1.0  # every neuron is in exactly one subnetwork
         bias = (1.0 - xi) / m
     else:
-        theta = thm.evaluate("theta", xi=xi, p=p)
         bias = thm.evaluate("bias_coefficient", **ev)
     out = []
     for item in raw["items"]:

@@ -37,7 +37,7 @@ def test_run_bad_arguments_exit_2(tmp_path, capsys):
     assert main(["run", "sphere:n=10,d=3", "--scheme", "sgd", "--out", str(tmp_path / "x")]) == 2
     assert "`scheme` must be one of" in capsys.readouterr().err
     assert main(["run", "--seeds", "a,b", "--out", str(tmp_path / "x")]) == 2
-    assert "`--seeds` must be" in capsys.readouterr().err
+    assert "`seeds` must be a count N or a comma-separated list of integers, got 'a,b'" in capsys.readouterr().err
     (tmp_path / "bad.toml").write_text("nope = 1\n")
     assert main(["run", "--config", str(tmp_path / "bad.toml")]) == 2
     assert "unknown key(s) ['nope']" in capsys.readouterr().err

@@ -90,3 +90,27 @@ def test_scheme_table_resolution():
     assert _resolve_scheme("bernoulli", 3, None, 1) == ("bernoulli", 1.0)
     assert set(SCHEMES) == {"gd", "dropout", "multi-sample-dropout", "ist-bernoulli", "ist-categorical",
                             "bernoulli", "categorical"}
+
+
+def test_theta_is_one_function_pinned_to_the_bounds_expression():
+    """θ = 1 − (1 − ξ)^p has one implementation (masks.theta), equal to bounds' exact expression."""
+    import bounds
+
+    thm = bounds.get("exact.lk22_identities")
+    for xi in (0.1, 0.25, 0.5, 0.9, 1.0):
+        for p in (1, 2, 3, 8):
+            assert theta("bernoulli", xi, p) == pytest.approx(thm.evaluate("theta", xi=xi, p=p), rel=1e-14)
+    assert theta("categorical", 0.25, 4) == 1.0  # a partition: every neuron is in one subnetwork
+
+
+def test_one_theta_formula_in_the_package():
+    """No other module types the θ formula: it is masks.theta (and bounds' symbolic THETA)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "ntkcheck"
+    pattern = re.compile(r"1(\.0)?\s*-\s*\(1(\.0)?\s*-\s*xi\)\s*\*\*\s*p")
+    hits = [str(f.relative_to(root)) for f in root.rglob("*.py")
+            if any(pattern.search(line) and not line.lstrip().startswith(("#", '"', "`", "θ"))
+                   for line in f.read_text().splitlines())]
+    assert hits == ["masks.py"], hits

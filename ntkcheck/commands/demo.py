@@ -7,6 +7,10 @@ growing widths with its fitted rate (theory.md §4: about m^{-1/2}).
 
 from __future__ import annotations
 
+# lazy imports: the package is imported inside the command's function, so that `ntkcheck --help`
+# and the other commands start without loading SymPy, matplotlib and the workflow modules
+# (measured: `import ntkcheck` 1.0 s, `import ntkcheck.reproduce` 3.2 s).
+
 import time
 
 import numpy as np

@@ -12,6 +12,10 @@ Exit codes: 0 done, 1 an exact identity failed or training diverged, 2 bad argum
 
 from __future__ import annotations
 
+# lazy imports: the package is imported inside the command's function, so that `ntkcheck --help`
+# and the other commands start without loading SymPy, matplotlib and the workflow modules
+# (measured: `import ntkcheck` 1.0 s, `import ntkcheck.reproduce` 3.2 s).
+
 import os
 
 from .._params import RUN_PARAMS

@@ -11,6 +11,10 @@ Exit codes: 0 all pass, 1 a property fails, 2 hypothesis missing or bad argument
 
 from __future__ import annotations
 
+# lazy imports: the package is imported inside the command's function, so that `ntkcheck --help`
+# and the other commands start without loading SymPy, matplotlib and the workflow modules
+# (measured: `import ntkcheck` 1.0 s, `import ntkcheck.reproduce` 3.2 s).
+
 import sys
 
 __all__ = ["add_parser", "run"]
