@@ -1,6 +1,6 @@
 """bounds: NTK convergence theorems encoded as SymPy objects (pure mathematics, no ntkcheck import).
 
-Each published statement is one :class:`Theorem` with a provenance tag (theory.md):
+Each published statement is one :class:`Theorem` with a provenance tag (docs/theory.md):
 [PAPER] for a published theorem with its orders of growth (absolute constants are explicit
 positive symbols ``c_*``, default 1), [STRUCT] for a parametrised template of a statement
 whose exact exponents are unknown (LK22), [EXACT] for identities that follow from the

@@ -4,7 +4,7 @@
 different assumptions silently breaks ``.subs`` and simplification.  Theorem modules therefore
 import their symbols from here and never call ``Symbol()`` themselves (style.md §8).
 
-Variables (theory.md §1–§6)
+Variables (docs/theory.md §1–§6)
 ---------------------------
 ========== ===================== =====================================================
 name       assumptions           meaning
@@ -29,7 +29,7 @@ alpha      positive              sparsity exponent, b = √(2α log m) (DHSWZ22)
 delta_sep  positive              data separation δ_sep (DHSWZ22)
 r0         nonnegative           initial residual norm ‖y − u(0)‖
 y_Hinv_y   nonnegative           yᵀ(H∞)⁻¹y (ADHLW19 Thm 5.1)
-S          nonnegative           Σ_r ‖σ(X w_r)‖² (LK22 exact identities, theory.md §5)
+S          nonnegative           Σ_r ‖σ(X w_r)‖² (LK22 exact identities, docs/theory.md §5)
 ========== ===================== =====================================================
 
 Absolute constants

@@ -2,7 +2,7 @@
 
 A theorem bundles, for one statement of one paper (style.md §8):
 
-* its provenance (theory.md tags ``PAPER`` / ``STRUCT`` / ``EXACT``) and confidence;
+* its provenance (docs/theory.md tags ``PAPER`` / ``STRUCT`` / ``EXACT``) and confidence;
 * hypotheses, a tuple of SymPy relationals such as ``m >= width`` or ``eta <= step_size``;
 * named expressions under fixed keys where they apply — ``width`` (required hidden width m),
   ``step_size`` (largest η), ``rate`` (per-iteration contraction factor of ‖y − u(k)‖²),
@@ -35,7 +35,7 @@ from ._reports import (SATISFIED, UNDECIDED, VIOLATED, Bound, Claim, HypothesisC
 
 __all__ = ["Theorem", "MissingValueError", "PROVENANCES", "CONFIDENCES", "STANDARD_KEYS"]
 
-#: Provenance tags of theory.md.
+#: Provenance tags of docs/theory.md.
 PROVENANCES = ("PAPER", "STRUCT", "EXACT")
 #: Confidence levels.
 CONFIDENCES = ("high", "medium")

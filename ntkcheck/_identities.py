@@ -1,7 +1,7 @@
-"""Monte-Carlo samples for the exact identities of LK22 Algorithm 1 (theory.md §5).
+"""Monte-Carlo samples for the exact identities of LK22 Algorithm 1 (docs/theory.md §5).
 
 For fixed weights ``W_k`` the masks are resampled ``samples`` times and the quantities whose
-expectations theory.md §5 states exactly are recorded; :func:`ntkcheck.verify.measure_identities`
+expectations docs/theory.md §5 states exactly are recorded; :func:`ntkcheck.verify.measure_identities`
 puts them beside the expectations from ``bounds`` (``exact.lk22_identities``).  Vector
 identities are reduced to scalars by fixed linear functionals, which keeps their expectations
 exact: ``yᵀ H(W, m) y`` for identity 2 and ``<g, V>`` for identity 4 with the fixed direction

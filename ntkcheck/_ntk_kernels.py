@@ -3,7 +3,7 @@
 They take C-contiguous float64 / uint64 arrays prepared by the public wrappers, which also do
 all BLAS-shaped work (``X @ W.T``, ``X @ X.T``) in NumPy.
 
-Co-activation counts (theory.md §4, DZPS19; LK22 Def. 1)::
+Co-activation counts (docs/theory.md §4, DZPS19; LK22 Def. 1)::
 
     C_ij = sum_r mask_r 1{<w_r, x_i> >= b} 1{<w_r, x_j> >= b}
 
@@ -12,7 +12,7 @@ are computed by packing each row's activation pattern into 64-bit words and summ
 to AVX-512 VPOPCNTQ where the CPU has it).  A 0/1 mask is folded into the packed bits, since
 ``(a & m) & (b & m) == a & b & m``.
 
-Angles (theory.md §4): ``phi = 2 atan2(|u - v|, |u + v|)`` on unit vectors is exact on the
+Angles (docs/theory.md §4): ``phi = 2 atan2(|u - v|, |u + v|)`` on unit vectors is exact on the
 diagonal and accurate for nearly parallel pairs; its complement ``pi - phi = 2 atan2(|u + v|,
 |u - v|)`` is accurate for nearly anti-parallel pairs.  Where ``|cos phi| <= ANGLE_SWITCH``
 the Gram cosine is well conditioned and ``arccos`` is used (error <= eps / sin(phi)).

@@ -8,7 +8,7 @@ one pass each, while the chunk is still in cache:
 - :func:`_forward_kernel`: ReLU, the activation pattern ``1{<w_r, x_i> >= 0}`` and the
   per-chunk partial output sums ``Σ_r a_r σ(z_ri)`` (and a second, coefficient-weighted sum).
 - :func:`_backward_kernel`: ``D_ri = a_r (u_i − y_i) 1{<w_r, x_i> >= 0}``, so that
-  ``∂L_m/∂w_r = (1/√m) (D X)_r`` for the neurons of the subnetwork (theory.md §3).
+  ``∂L_m/∂w_r = (1/√m) (D X)_r`` for the neurons of the subnetwork (docs/theory.md §3).
 
 Rules (style guide §3): C-contiguous float64/uint8 arrays and scalars in, no validation, no
 randomness, nothing raised, outputs preallocated by the caller; options from ``NJIT_OPTS``
@@ -42,7 +42,7 @@ def _forward_kernel(Z, a, coef, use_coef, u, u_coef, act):  # pragma: no cover -
     u_coef : ndarray of shape (n,)
         Output, overwritten when ``use_coef``: ``Σ_r coef_r a_r σ(z_ri)``.
     act : ndarray of shape (c, n), uint8
-        Output: ``act_ri = 1{z_ri >= 0}`` (note ``>=``, theory.md §3).
+        Output: ``act_ri = 1{z_ri >= 0}`` (note ``>=``, docs/theory.md §3).
     """
     c, n = Z.shape
     for i in range(n):

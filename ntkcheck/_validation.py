@@ -156,7 +156,7 @@ def check_X(X, name: str = "X", *, unit_norm: bool = False, atol: float = 1e-8) 
 
     Rows must be finite and nonzero (a zero row has no direction, so the NTK angle is
     undefined). With ``unit_norm=True`` every row must have l2 norm 1 within ``atol``
-    (theory.md Assumption 1).
+    (docs/theory.md Assumption 1).
     """
     X = check_array(X, name, ndim=2)
     norms = np.sqrt(np.einsum("ij,ij->i", X, X))

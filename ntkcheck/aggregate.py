@@ -1,13 +1,13 @@
 """Tables and plots over a sweep's grid, read from its results store only (issue 6).
 
-The claims of LK22 §5 (theory.md §7) are trends across parameters:
+The claims of LK22 §5 (docs/theory.md §7) are trends across parameters:
 
 - Fig. 2(b): with Bernoulli masks and fixed τ, the final error ``L_K = ‖y − ξ f(W_K, X)‖²``
   decreases as ξ grows and as p grows -> :func:`heatmap` of the final error over ξ × p;
 - Fig. 2(c): the final error decreases as the width m grows -> :func:`error_vs_width`;
 - the per-step contraction of the loss against a theorem's rate -> :func:`rate_vs_predicted`
   (the built-in reference :func:`gd_rate` is DZPS19 Thm 4.1's ``1 − ηλ0/2`` for full GD;
-  LK22's own rates are known in structure only, theory.md §6).
+  LK22's own rates are known in structure only, docs/theory.md §6).
 
 Everything here works on *rows* (dicts, :meth:`ntkcheck.store.Store.table`), so no pandas is
 needed.  Plotting functions import matplotlib lazily, take ``ax=None`` (a new

@@ -1,13 +1,13 @@
-"""Assumption 1 of LK22 / DZPS19, checked item by item on a dataset (theory.md §1, §4).
+"""Assumption 1 of LK22 / DZPS19, checked item by item on a dataset (docs/theory.md §1, §4).
 
 Assumption 1: ``‖x_i‖ = 1``, ``|y_i| ≤ C`` and no two inputs parallel (``x_i ≠ ζ x_j``).
 Under it the infinite-width NTK ``H∞`` is positive definite (DZPS19 Thm 3.1), and
-``λ0 = λ_min(H∞)`` is the quantity every bound of theory.md §6 is stated in.
+``λ0 = λ_min(H∞)`` is the quantity every bound of docs/theory.md §6 is stated in.
 
 The checks are diagnostics: :func:`check_assumptions` returns a frozen
 :class:`AssumptionReport` and raises only with ``strict=True``.  Parallelism is measured
 through the separation ``min(‖u − v‖, ‖u + v‖)`` of the unit directions ``u, v`` (zero exactly
-for parallel or antiparallel pairs, accurate when nearly parallel, theory.md §4), and reported
+for parallel or antiparallel pairs, accurate when nearly parallel, docs/theory.md §4), and reported
 beside ``|cos φ_ij|`` for the most nearly parallel pairs.
 """
 

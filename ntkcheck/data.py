@@ -1,6 +1,6 @@
 """Datasets for the verification workflows: built-in generators, scikit-learn digits, user files.
 
-Assumption 1 of LK22 / DZPS19 (theory.md §1) asks for unit-norm inputs ``‖x_i‖ = 1``, bounded
+Assumption 1 of LK22 / DZPS19 (docs/theory.md §1) asks for unit-norm inputs ``‖x_i‖ = 1``, bounded
 labels ``|y_i| ≤ C`` and no two parallel inputs.  The built-in data satisfy it by construction
 (almost surely): points drawn uniformly on the sphere ``S^{d−1}`` with labels in [−1, 1] from a
 random teacher network or random signs.  User data are loaded as they are; ``normalize=True``

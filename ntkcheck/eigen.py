@@ -1,7 +1,7 @@
 """Extreme eigenvalues of symmetric positive semi-definite kernel matrices.
 
 ``lambda_0 := lambda_min(H_inf)`` is the quantity every NTK convergence theorem is stated in
-(DZPS19 Thm 3.1, theory.md §4); ``lambda_max(H_inf)`` enters LK22 Thm 4.
+(DZPS19 Thm 3.1, docs/theory.md §4); ``lambda_max(H_inf)`` enters LK22 Thm 4.
 
 Method: one Householder tridiagonalisation (LAPACK ``dsytrd``, the O(n^3) part), then
 bisection (``dstebz``) for just the eigenvalues wanted.  This is exact to LAPACK accuracy,

@@ -1,4 +1,4 @@
-"""Neuron masks of LK22 Algorithm 1 and the training schemes built on them (theory.md §2).
+"""Neuron masks of LK22 Algorithm 1 and the training schemes built on them (docs/theory.md §2).
 
 At global step k, p masks ``m_k^l ∈ {0,1}^m`` (l = 1..p) select the neurons of p subnetworks.
 
@@ -8,7 +8,7 @@ At global step k, p masks ``m_k^l ∈ {0,1}^m`` (l = 1..p) select the neurons of
   ``l_{k,r} ~ Unif{1..p}`` and ``m_{k,r}^l = 1{l = l_{k,r}}``; the masks partition the
   neurons, ``ξ = 1/p`` and ``θ = 1``.
 
-Named schemes (LK22 §1, §4.1, theory.md §2):
+Named schemes (LK22 §1, §4.1, docs/theory.md §2):
 
 ==========================  ============  ========  ===========  ========
 scheme                      masks         p         ξ            τ

@@ -1,9 +1,9 @@
-"""The two-layer ReLU network of LK22 / DZPS19 (theory.md §1).
+"""The two-layer ReLU network of LK22 / DZPS19 (docs/theory.md §1).
 
     f(W, x) = (1/√m) Σ_r a_r σ(<w_r, x>),   σ(z) = max(z, 0),
     w_r(0) ~ N(0, κ² I_d),   a_r ~ Unif{−1, +1}  (fixed, never trained).
 
-The surrogate of a mask ``m ∈ {0,1}^m`` (LK22 §3, theory.md §3) is
+The surrogate of a mask ``m ∈ {0,1}^m`` (LK22 §3, docs/theory.md §3) is
 ``f_m(W, x) = (1/√m) Σ_r m_r a_r σ(<w_r, x>)`` -- note: *no* ``1/ξ`` rescaling, and the
 normalisation stays ``1/√m`` with the full width ``m``.
 

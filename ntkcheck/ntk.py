@@ -1,9 +1,9 @@
 """Neural tangent kernels of the two-layer ReLU network, at finite and infinite width.
 
-Model (theory.md §1; Du et al. 2019 "DZPS19"; Liao & Kyrillidis 2022 "LK22"):
+Model (docs/theory.md §1; Du et al. 2019 "DZPS19"; Liao & Kyrillidis 2022 "LK22"):
 ``f(W, x) = m^{-1/2} sum_r a_r relu(<w_r, x>)`` with only the first layer trained.
 
-Kernels (theory.md §4), with ``1_{ir} = 1{<w_r, x_i> >= b}`` (``b = shift``, 0 for ReLU):
+Kernels (docs/theory.md §4), with ``1_{ir} = 1{<w_r, x_i> >= b}`` (``b = shift``, 0 for ReLU):
 
 * first-layer NTK, masked (LK22 Def. 1; DZPS19 for ``mask = 1``; DHSWZ22 for ``b != 0``)::
 
@@ -178,7 +178,7 @@ def ntk_infinite(X, *, shift: float = 0.0, dtype=np.float64) -> np.ndarray:
     """Infinite-width first-layer NTK ``H_inf`` (w ~ N(0, I)), for any row norms.
 
     ``H_inf_ij = <x_i, x_j> P(<w, x_i> >= b, <w, x_j> >= b)``; for ``b = 0`` this is
-    ``<x_i, x_j> (pi - phi_ij) / (2 pi)`` (DZPS19 §3; theory.md §4) and its diagonal is exactly
+    ``<x_i, x_j> (pi - phi_ij) / (2 pi)`` (DZPS19 §3; docs/theory.md §4) and its diagonal is exactly
     ``|x_i|^2 / 2``. For ``b != 0`` (shifted ReLU, DHSWZ22) the probability is the bivariate
     normal orthant ``Phi_2(-h, -k; rho)``, ``h = b/|x_i|``, ``k = b/|x_j|``, ``rho = cos phi_ij``,
     evaluated with Owen's T function (Owen 1956)::
@@ -228,7 +228,7 @@ def ntk_output_finite(X, W, *, mask=None, shift: float = 0.0, chunk: int | None 
     """Finite-width output-layer (second-layer) kernel.
 
     ``K_ij = (1/m) sum_r mask_r relu_b(<w_r, x_i>) relu_b(<w_r, x_j>)``, ``relu_b(z) = max(z - b, 0)``
-    (theory.md §4): the kernel of the trained output weights, for comparison with libraries
+    (docs/theory.md §4): the kernel of the trained output weights, for comparison with libraries
     (e.g. neural-tangents) that train both layers, whose NTK is the sum of both kernels.
 
     Parameters
@@ -267,7 +267,7 @@ def ntk_output_finite(X, W, *, mask=None, shift: float = 0.0, chunk: int | None 
 def ntk_output_infinite(X) -> np.ndarray:
     """Infinite-width output-layer kernel ``|x_i||x_j| (sin phi + (pi - phi) cos phi) / (2 pi)``.
 
-    The arc-cosine kernel of degree 1 (Cho & Saul 2009) for w ~ N(0, I) (theory.md §4), equal to
+    The arc-cosine kernel of degree 1 (Cho & Saul 2009) for w ~ N(0, I) (docs/theory.md §4), equal to
     ``E[relu(<w, x_i>) relu(<w, x_j>)]``; its diagonal is exactly ``|x_i|^2 / 2``.
 
     Parameters
@@ -318,7 +318,7 @@ def firing_fraction(X, W, *, shift: float = 0.0, chunk: int | None = None) -> np
 def firing_fraction_infinite(X, *, shift: float = 0.0) -> np.ndarray:
     """Infinite-width firing fraction ``P(<w, x_i> >= b) = Phi(-b / |x_i|)``, w ~ N(0, I).
 
-    For unit rows this is ``Phi(-b) <= exp(-b^2/2)`` (DHSWZ22; theory.md §4).
+    For unit rows this is ``Phi(-b) <= exp(-b^2/2)`` (DHSWZ22; docs/theory.md §4).
 
     Parameters
     ----------
@@ -338,7 +338,7 @@ def angles(X) -> np.ndarray:
     """Pairwise angles ``phi_ij`` in [0, pi] between the rows of ``X``, computed stably.
 
     ``phi = 2 atan2(|u - v|, |u + v|)`` on unit vectors where ``|cos phi| > 0.9``, ``arccos`` of
-    the Gram cosine elsewhere (theory.md §4); exactly 0 on the diagonal.
+    the Gram cosine elsewhere (docs/theory.md §4); exactly 0 on the diagonal.
 
     Parameters
     ----------
@@ -412,7 +412,7 @@ def _orthant_pairs(h, k, phi):
     """Elementwise upper-orthant probability ``Phi_2(-h, -k; cos phi)`` (h, k nonzero).
 
     Equal thresholds (rows of equal norm, e.g. unit data) need one Owen's T per pair:
-    ``Phi(-h) - 2 T(h, tan(phi/2))`` (theory.md §4), since then ``a_x = a_y = tan(phi/2)``.
+    ``Phi(-h) - 2 T(h, tan(phi/2))`` (docs/theory.md §4), since then ``a_x = a_y = tan(phi/2)``.
     Thresholds equal up to rounding (|h - k| <= 1e-13 |h|, as for normalised rows) take
     that route with their mean: the difference is below the rounding of the inputs.
     """

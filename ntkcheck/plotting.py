@@ -7,7 +7,7 @@ created when it is missing), draws on it and returns the Axes.  Nothing here cal
 plotting works without a display and never changes the user's matplotlib state.
 
 Empirical curves are the mean over seeds with a shaded min–max band; predicted curves are
-dashed.  Axes carry the symbols of theory.md (``L_k = ‖y − u_k‖²``, ``λ0``, ``R``, ``R'``,
+dashed.  Axes carry the symbols of docs/theory.md (``L_k = ‖y − u_k‖²``, ``λ0``, ``R``, ``R'``,
 ``ξ``, ``p``, ``m``) and log scales wherever rates are shown.
 """
 

@@ -129,7 +129,7 @@ def run_blocks(rep: dict) -> list:
                          fmt(r["factor"]) if r["status"] == "violated" else ""]
                         for r in thm["requirements"]]))
     if rep.get("identities"):
-        blocks.append(("h2", "Exact identities (theory.md §5)"))
+        blocks.append(("h2", "Exact identities (docs/theory.md §5)"))
         blocks.append(("table", ["identity", "statement", "seeds", "max z (MC)", "max rel. error", "ok"],
                        [[i["identity"], i["statement"], i["seeds"], fmt(i["max_z"], 3),
                          fmt(i["max_rel_error"], 3), fmt(i["ok_all"])] for i in rep["identities"]]))

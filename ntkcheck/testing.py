@@ -13,10 +13,10 @@ Use these to property-test your own NTK code against ntkcheck::
 
 Strategies draw shapes and a seed and build the arrays from ``numpy.random.default_rng(seed)``
 (style.md §7: this shrinks well and stays fast).  :func:`datasets` satisfies Assumption 1 of
-LK22 / DZPS19 (theory.md §1): unit rows, ``|y_i| ≤ 1``, no two points parallel.  :func:`masks`
-draws masks of each kind of theory.md §2 (Bernoulli, categorical, all ones, real-valued).
+LK22 / DZPS19 (docs/theory.md §1): unit rows, ``|y_i| ≤ 1``, no two points parallel.  :func:`masks`
+draws masks of each kind of docs/theory.md §2 (Bernoulli, categorical, all ones, real-valued).
 
-:data:`PROPERTIES` are the package's own invariants (theory.md §4–§5); :func:`run_selftest`
+:data:`PROPERTIES` are the package's own invariants (docs/theory.md §4–§5); :func:`run_selftest`
 (``ntkcheck selftest``) runs them against the installed package.  The strategies and the
 self-test need ``hypothesis`` (``pip install ntkcheck[test]``); the assertion helpers do not.
 """
@@ -56,7 +56,7 @@ def require_hypothesis():
 
 def datasets(*, min_n: int = 2, max_n: int = 12, min_d: int = 2, max_d: int = 6,
              min_separation: float = 1e-3, labels: str = "random"):
-    """Strategy for ``(X, y)`` satisfying Assumption 1 (theory.md §1).
+    """Strategy for ``(X, y)`` satisfying Assumption 1 (docs/theory.md §1).
 
     Parameters
     ----------
@@ -106,7 +106,7 @@ def weights(*, min_m: int = 1, max_m: int = 64, d: int = 6, kappa: float = 1.0):
 
 
 def masks(m: int, *, kind: str | None = None, p: int | None = None):
-    """Strategy for neuron masks of length ``m`` (theory.md §2).
+    """Strategy for neuron masks of length ``m`` (docs/theory.md §2).
 
     Parameters
     ----------
@@ -207,7 +207,7 @@ def assert_ntk_equivalent(ntk_fn, X, W, *, mask=None, rtol: float = 1e-10) -> No
     """Assert a user's finite-width NTK ``ntk_fn(X, W[, mask])`` equals :func:`ntkcheck.ntk_finite`.
 
     ``ntk_fn`` is called as ``ntk_fn(X, W)`` or, with a mask, ``ntk_fn(X, W, mask)``; it must
-    follow the normalisation of theory.md §4, ``H_ij = (1/m) <x_i,x_j> Σ_r m_r 1_ir 1_jr``.
+    follow the normalisation of docs/theory.md §4, ``H_ij = (1/m) <x_i,x_j> Σ_r m_r 1_ir 1_jr``.
     """
 
     got = ntk_fn(X, W) if mask is None else ntk_fn(X, W, mask)
@@ -306,7 +306,7 @@ def _given_table():
     }
 
 
-#: Names of the shipped property tests (theory.md §4–§5 invariants).
+#: Names of the shipped property tests (docs/theory.md §4–§5 invariants).
 PROPERTIES = ("ntk_symmetric_psd", "ntk_all_ones_and_zero_masks", "ntk_permutation_equivariant",
               "ntk_matches_loop_reference", "ntk_categorical_partition_sums_to_full",
               "ntk_infinite_diagonal_and_psd", "train_identical_subnetworks_equal_gd")

@@ -1,6 +1,6 @@
 """LK22 Algorithm 1: train a two-layer ReLU network through randomly masked subnetworks.
 
-Mathematics (theory.md §3; LK22 §3, Algorithm 1, eq. 9).  With the surrogate
+Mathematics (docs/theory.md §3; LK22 §3, Algorithm 1, eq. 9).  With the surrogate
 ``f_m(W, x) = (1/√m) Σ_r m_r a_r σ(<w_r, x>)`` (no ``1/ξ`` rescaling) and the surrogate loss
 ``L_m(W) = ½ ‖y − u_m(W)‖²``, whose gradient is
 
@@ -76,7 +76,7 @@ class Trajectory:
         ``‖y − u^l_{k,t}‖²`` after local step t = 1..τ of subnetwork l (second movement);
         ``loss[k+1]`` is the third (aggregation).
     max_movement : ndarray of shape (K+1,)
-        ``max_r ‖w_r(k) − w_r(0)‖`` (compare with R, R' of DZPS19, theory.md §6).
+        ``max_r ‖w_r(k) − w_r(0)‖`` (compare with R, R' of DZPS19, docs/theory.md §6).
     frobenius_movement : ndarray of shape (K+1,)
         ``‖W_k − W_0‖_F``.
     local_movement : ndarray of shape (K,)
@@ -193,7 +193,7 @@ def train(
         Initial network from :func:`ntkcheck.init_network`; only ``W`` is trained.
     scheme : {"gd", "dropout", "multi-sample-dropout", "ist-bernoulli", "ist-categorical", \
 "bernoulli", "categorical"}
-        Training scheme (theory.md §2, :mod:`ntkcheck.masks`). Its fixed parameters must agree
+        Training scheme (docs/theory.md §2, :mod:`ntkcheck.masks`). Its fixed parameters must agree
         with ``p``, ``xi`` and ``local_steps``.
     eta : float
         Local step size η > 0.
@@ -240,7 +240,7 @@ def train(
     Notes
     -----
     Algorithm 1 and eq. (9) of Liao & Kyrillidis (2022); identities checked in the tests are
-    those of theory.md §5.
+    those of docs/theory.md §5.
 
     Examples
     --------

@@ -4,7 +4,7 @@ Two jobs (style.md §1: the numeric core stays free of SymPy; this layer joins t
 
 * :func:`check_theorem` evaluates a theorem on a dataset and a configuration — its predicted
   width, step size, rate, radii and error term — and says which hypotheses the given width m,
-  step η and scale κ satisfy, and by what factor they fall short (theory.md §6).  The absolute
+  step η and scale κ satisfy, and by what factor they fall short (docs/theory.md §6).  The absolute
   constants hidden by O(·)/Ω(·) take their defaults (1) from :mod:`bounds`; LK22 statements
   are [STRUCT] templates and are labelled so.
 * :func:`compare_run` puts a training run (LK22 Algorithm 1, :func:`ntkcheck.train`) beside the
@@ -12,7 +12,7 @@ Two jobs (style.md §1: the numeric core stays free of SymPy; this layer joins t
   rate, the final plateau against the error term, the largest weight movement against
   ``R = cδλ0/n²`` (DZPS19 Lemma 3.2) and ``R' = 4√n‖y − u(0)‖/(√m λ0)`` (DZPS19 Thm 4.1 proof),
   and ``min_k λ_min(H(W_k))`` against ``λ0/2``.  :func:`measure_identities`
-  (:mod:`ntkcheck._identities`) measures each [EXACT] identity of theory.md §5 with its
+  (:mod:`ntkcheck._identities`) measures each [EXACT] identity of docs/theory.md §5 with its
   Monte-Carlo standard error, the exact expectations being those of ``exact.lk22_identities``.
 """
 
@@ -322,7 +322,7 @@ def compare_run(summaries, *, theorem: str, values: dict) -> dict:
 
 def measure_identities(X, y, W, a, *, kind: str, xi: float, p: int, tau: int, eta: float,
                        samples: int = 2000, rng=None) -> list:
-    """Measure the [EXACT] identities of theory.md §5 at weights W, with MC standard errors.
+    """Measure the [EXACT] identities of docs/theory.md §5 at weights W, with MC standard errors.
 
     The samples come from :func:`ntkcheck._identities.identity_samples`; the exact
     expectations are evaluated from ``bounds.get("exact.lk22_identities")``.

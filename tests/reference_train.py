@@ -1,6 +1,6 @@
 """Naive reference implementation of LK22 Algorithm 1, written straight from the pseudocode.
 
-Plain Python loops over neurons and inputs (theory.md §3); no vectorisation, no shortcuts, no
+Plain Python loops over neurons and inputs (docs/theory.md §3); no vectorisation, no shortcuts, no
 incremental bookkeeping.  Used only by the tests, on small problems, to check the fast
 :func:`ntkcheck.train` on replayed masks.
 """

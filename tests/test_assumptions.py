@@ -1,4 +1,4 @@
-"""Assumption 1 checks (theory.md §1): unit rows, bounded labels, parallel pairs, duplicates."""
+"""Assumption 1 checks (docs/theory.md §1): unit rows, bounded labels, parallel pairs, duplicates."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests of ntkcheck.masks: Bernoulli and categorical masks (theory.md §2), stream discipline."""
+"""Tests of ntkcheck.masks: Bernoulli and categorical masks (docs/theory.md §2), stream discipline."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests of ntkcheck.network: initialisation (theory.md §1) and the (masked) network output."""
+"""Tests of ntkcheck.network: initialisation (docs/theory.md §1) and the (masked) network output."""
 
 from __future__ import annotations
 

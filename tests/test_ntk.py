@@ -1,4 +1,4 @@
-"""Tests of ntkcheck.ntk: kernels against naive loops, exact identities and limits (theory.md §4-5)."""
+"""Tests of ntkcheck.ntk: kernels against naive loops, exact identities and limits (docs/theory.md §4-5)."""
 
 from __future__ import annotations
 
@@ -177,7 +177,7 @@ def test_masked_ntk_is_linear_in_the_mask():
 
 @pytest.mark.parametrize("xi", [0.2, 0.5, 0.9])
 def test_mask_expectation_is_xi_times_H_by_exact_averaging(xi):
-    """theory.md §5 identity 2, E[H(W, m)] = xi H(W), averaging over all 2^m Bernoulli masks."""
+    """docs/theory.md §5 identity 2, E[H(W, m)] = xi H(W), averaging over all 2^m Bernoulli masks."""
     _, X, W = _data(7, 5, 3, 10)
     H = ntk_finite(X, W)
     expected = np.zeros_like(H)
@@ -239,7 +239,7 @@ def test_angles_are_accurate_for_nearly_parallel_and_antiparallel_pairs():
 
 
 def test_finite_width_converges_to_infinite_width_like_m_to_the_minus_half():
-    """theory.md §4: H(0) -> H_inf; the spectral error should scale like m^{-1/2}."""
+    """docs/theory.md §4: H(0) -> H_inf; the spectral error should scale like m^{-1/2}."""
     X = unit_rows(np.random.default_rng(12).standard_normal((16, 5)))
     H_inf = ntk_infinite(X)
     widths = 2 ** np.arange(8, 16)
@@ -284,7 +284,7 @@ def test_shifted_limit_unit_rows_matches_scipy_bivariate_normal(shift):
 
 
 def test_shifted_limit_unit_rows_owen_formula():
-    """Unit rows: P = Phi(-b) - 2 T(b, tan(phi/2)) (theory.md §4)."""
+    """Unit rows: P = Phi(-b) - 2 T(b, tan(phi/2)) (docs/theory.md §4)."""
     from scipy.special import owens_t
 
     X = unit_rows(np.random.default_rng(16).standard_normal((6, 3)))

@@ -149,7 +149,7 @@ def test_record_levels():
 
 @pytest.mark.parametrize("tau", [1, 3])
 def test_gd_is_plain_gradient_descent(tau):
-    # theory.md §5.7: p = 1, ξ = 1, any τ: K global steps are K·τ steps of GD on ½‖y − f(W, X)‖².
+    # docs/theory.md §5.7: p = 1, ξ = 1, any τ: K global steps are K·τ steps of GD on ½‖y − f(W, X)‖².
     X, y, net = _problem(n=15, m=40, seed=2)
     K, eta = 4, 0.7
     res = train(X, y, net, scheme="gd", eta=eta, global_steps=K, local_steps=tau)

@@ -1,4 +1,4 @@
-"""theory.md §5: the exact identities of masked training, checked on :func:`ntkcheck.train`.
+"""docs/theory.md §5: the exact identities of masked training, checked on :func:`ntkcheck.train`.
 
 Monte-Carlo checks compare a sample mean with its exact expectation within ``MC_SIGMAS``
 standard errors (the SE estimated from the same samples).  Identities 5 and the categorical

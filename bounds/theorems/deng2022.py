@@ -1,6 +1,6 @@
 """Deng, Hu, Song, Weinstein, Zhuo (2022, arXiv 2208.04508), "DHSWZ22" — [PAPER], medium.
 
-Shifted ReLU σ_b(z) = max(z − b, 0) (theory.md §4, §6):
+Shifted ReLU σ_b(z) = max(z − b, 0) (docs/theory.md §4, §6):
 
 * for δ_sep-separated unit-norm data, the shifted NTK has λ_min ≥ exp(−b²/2) δ_sep / (100 n²);
 * O(m exp(−b²/2)) neurons fire per input; with b = √(2α log m) that is O(m^{1−α});

@@ -1,7 +1,7 @@
 """Du, Zhai, Póczos, Singh (ICLR 2019, arXiv 1810.02054), "DZPS19" — [PAPER].
 
 Two-layer ReLU network f(W, x) = m^{-1/2} Σ_r a_r σ(<w_r, x>), κ = 1, ‖x_i‖ = 1, |y_i| ≤ C,
-loss ½ Σ_i (f(x_i) − y_i)² (theory.md §1, §6):
+loss ½ Σ_i (f(x_i) − y_i)² (docs/theory.md §1, §6):
 
 * Lemma 3.1: m = Ω(n² log(n/δ) / λ0²) ⇒ w.p. ≥ 1 − δ, ‖H(0) − H∞‖₂ ≤ λ0/4 and
   λ_min(H(0)) ≥ 3λ0/4.

@@ -1,4 +1,4 @@
-"""Exact identities of LK22's Algorithm 1 (theory.md §5) — [EXACT], no hidden constants.
+"""Exact identities of LK22's Algorithm 1 (docs/theory.md §5) — [EXACT], no hidden constants.
 
 For fixed weights W_k, over the randomness of the masks (Bernoulli keep probability ξ,
 p subnetworks; categorical masks have ξ = 1/p), with S = Σ_r ‖σ(X w_{k,r})‖²:
@@ -44,7 +44,7 @@ _CLAIMS = (
 LK22_IDENTITIES = Theorem(
     name="exact.lk22_identities",
     citation="Liao & Kyrillidis (TMLR 2022, arXiv 2112.02668), Algorithm 1; identities derived "
-             "exactly from the definitions (theory.md §5)",
+             "exactly from the definitions (docs/theory.md §5)",
     provenance="EXACT", confidence="high",
     hypotheses=(xi <= 1,),
     expressions={

@@ -1,6 +1,6 @@
 """Liao & Kyrillidis (TMLR 2022, arXiv 2112.02668), "LK22" — [STRUCT] *templates*.
 
-LK22's exact exponents and constants are not in the project's sources (theory.md §6): only
+LK22's exact exponents and constants are not in the project's sources (docs/theory.md §6): only
 the structure of each statement and its qualitative claims are known.  Every expression below
 is therefore a **parametrised template**, not the paper's formula.  Unknown constants are the
 positive symbols ``c_*`` (default 1) and unknown exponents of the width requirement are the
@@ -18,7 +18,7 @@ e_K         2       (growth with K; no baseline)
 e_theta     2       (shrinks with θ; no baseline)
 =========== ======= ==============================================
 
-Templates (θ = 1 − (1 − ξ)^p, theory.md §2; all hypotheses include ξ ≤ 1, δ < 1):
+Templates (θ = 1 − (1 − ξ)^p, docs/theory.md §2; all hypotheses include ξ ≤ 1, δ < 1):
 
 * Thm 2 (masked NTK): m ≥ c_width n² log(nK/δ)/(ξ λ0)² — DZPS19 Lemma 3.1 with the
   ξ-scaled kernel and a union bound over K mask draws; within radius c_radius κ δ λ0/n²
@@ -36,7 +36,7 @@ Templates (θ = 1 − (1 − ξ)^p, theory.md §2; all hypotheses include ξ ≤
 * Cor. 1 (dropout) = Thm 3 with p = τ = 1; Cor. 2 (multi-sample dropout) = Thm 3 with τ = 1;
   Cor. 3 (IST, Bernoulli masks) = Thm 3 with ξ = 1/p — derived by substitution.
 
-Each qualitative claim of theory.md §6 is a :class:`bounds.Claim` proved by SymPy for the
+Each qualitative claim of docs/theory.md §6 is a :class:`bounds.Claim` proved by SymPy for the
 defaults (``thm.check_claims()``), and re-checkable for other parameter values
 (``thm.check_claims(e_theta=...)``).
 """
@@ -218,7 +218,7 @@ THM4 = Theorem(
                                       song_yang2019.RATE), _P4),
     ),
     notes="Template: rate is the factor gamma; the error term is motivated by the exact "
-          "categorical variance (p - 1)/p^2 S/m (theory.md §5.6).",
+          "categorical variance (p - 1)/p^2 S/m (docs/theory.md §5.6).",
 )
 
 # --- Corollaries: derived from Thm 3 by substitution, never retyped ---------------------

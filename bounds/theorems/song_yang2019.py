@@ -1,7 +1,7 @@
 """Song & Yang (2019, arXiv 1906.03593), "SY19" — [PAPER], medium confidence on the log power.
 
 m = Ω(λ0⁻⁴ n⁴ log³(n/δ)), η = O(λ0/n²) ⇒ w.p. ≥ 1 − δ,
-‖u(k) − y‖² ≤ (1 − ηλ0/2)^k ‖u(0) − y‖²  (theory.md §6).
+‖u(k) − y‖² ≤ (1 − ηλ0/2)^k ‖u(0) − y‖²  (docs/theory.md §6).
 
 The power 3 of the logarithm is recorded with medium confidence in the project's sources;
 treat the width's log factor accordingly.  This rate is the one LK22 Thm 3 reduces to at

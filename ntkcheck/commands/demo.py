@@ -2,7 +2,7 @@
 
 Draws unit-norm points on the sphere, prints lambda_0 and lambda_max of the infinite-width NTK
 (DZPS19 Thm 3.1), and the spectral distance ``|H(0) - H_inf|_2`` of the finite-width NTK at
-growing widths with its fitted rate (theory.md §4: about m^{-1/2}).
+growing widths with its fitted rate (docs/theory.md §4: about m^{-1/2}).
 """
 
 from __future__ import annotations

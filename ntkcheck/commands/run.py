@@ -117,7 +117,7 @@ def summary_text(rep: dict, out: str) -> str:
         lines += ["  " + "  ".join(s.ljust(w[i]) for i, s in enumerate(r)) for r in rows]
     if rep.get("identities"):
         ok = [i for i in rep["identities"] if i["ok_all"]]
-        lines.append(f"exact identities (theory.md §5): {len(ok)}/{len(rep['identities'])} consistent")
+        lines.append(f"exact identities (docs/theory.md §5): {len(ok)}/{len(rep['identities'])} consistent")
         for i in rep["identities"]:
             stat = f"max z = {fmt(i['max_z'], 3)}" if i["max_z"] is not None else \
                 f"max rel. error = {fmt(i['max_rel_error'], 3)}"

@@ -1,6 +1,6 @@
 """``ntkcheck selftest``: run the shipped property tests against the installed package.
 
-The properties (:data:`ntkcheck.testing.PROPERTIES`) are invariants of theory.md §4–§5: the
+The properties (:data:`ntkcheck.testing.PROPERTIES`) are invariants of docs/theory.md §4–§5: the
 finite NTK is symmetric PSD, an all-ones mask gives the unmasked kernel and all-zeros gives 0,
 it permutes with the inputs, equals a loop reference, a categorical partition's kernels sum to
 the full kernel, H∞ is 1/2 on the diagonal for unit data, and p identical subnetworks equal
