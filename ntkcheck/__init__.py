@@ -1,6 +1,6 @@
 """ntkcheck: verify neural-tangent-kernel convergence theorems against exact computation.
 
-The model (theory.md §1) is the two-layer ReLU network
+The model (docs/theory.md §1) is the two-layer ReLU network
 ``f(W, x) = m^{-1/2} sum_r a_r relu(<w_r, x>)`` of Du et al. (2019) and Liao & Kyrillidis
 (2022).  The package computes its finite-width, masked, shifted and infinite-width NTKs and
 their extreme eigenvalues, trains it with randomly masked subnetworks (LK22 Algorithm 1),
@@ -22,6 +22,7 @@ from .ntk import (
 from .masks import sample_masks
 from .network import Network, init_network, network_output
 from .train import TrainResult, Trajectory, train
+from .plateau import PlateauPrediction, implicit_objective, predict_plateau
 from .assumptions import AssumptionReport, check_assumptions
 from .data import Dataset, load_dataset
 
@@ -40,6 +41,9 @@ __all__ = [
     "network_output",
     "sample_masks",
     "train",
+    "PlateauPrediction",
+    "implicit_objective",
+    "predict_plateau",
     "angles",
     "eigenvalue_extremes",
     "firing_fraction",

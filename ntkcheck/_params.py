@@ -24,7 +24,7 @@ from ._validation import check_choice, check_scalar
 from .masks import SCHEMES, _resolve_scheme
 
 __all__ = ["Interval", "Options", "Text", "Flag", "Either", "Param", "RUN_PARAMS", "ALIASES",
-           "RECORD_PRESETS", "check_param", "canonical_params", "parse_seeds"]
+           "RECORD_PRESETS", "check_param", "check_step_size", "canonical_params", "parse_seeds"]
 
 #: What a run records along training (the presets of :func:`ntkcheck.train`'s ``record``).
 RECORD_PRESETS = {
@@ -165,6 +165,15 @@ def check_param(name: str, value, *, label: str | None = None):
     if name == "identity_samples" and value == 1:
         raise ValueError("`identity_samples` must be 0 (skip) or >= 2 for a standard error, got 1.")
     return value
+
+
+def check_step_size(eta, name: str = "eta") -> float:
+    """A numeric step size η > 0 (the rule of run parameter ``eta`` without its ``"auto"`` form,
+    which only a run with data can resolve: ``1/λ_max(H∞)``)."""
+    if eta == "auto":
+        raise ValueError(f"`{name}` must be a number > 0 here; 'auto' (1/lambda_max(H_inf) of the data) is "
+                         "resolved by ntkcheck run / ntkcheck.unit.run_seed: pass that value.")
+    return _POS.check(eta, name)
 
 
 def canonical_params(params: dict, *, where: str = "") -> dict:

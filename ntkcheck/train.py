@@ -48,7 +48,7 @@ from ._train_kernels import (
     _pattern_diff_kernel,
     _row_dist_kernel,
 )
-from ._params import RECORD_PRESETS, check_param
+from ._params import RECORD_PRESETS, check_param, check_step_size
 from ._validation import check_int, check_W, check_X, check_y, check_array
 from .masks import _check_run_masks, _draw_step, _resolve_scheme, theta as _theta
 from .eigen import min_eigenvalue
@@ -261,10 +261,7 @@ def train(
     W0 = check_array(check_W(net.W, d, "net.W"), "net.W")
     m = W0.shape[0]
     a = check_array(net.a, "net.a", shape=(m,))
-    if eta == "auto":
-        raise ValueError("`eta` must be a number > 0 in train(); 'auto' is resolved from the data by "
-                         "ntkcheck run (1/lambda_max(H_inf)); pass that value.")
-    eta = check_param("eta", eta)
+    eta = check_step_size(eta)
     K = check_param("steps", global_steps, label="global_steps")
     tau = check_param("local_steps", local_steps)
     p = check_param("p", p)

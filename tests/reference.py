@@ -1,7 +1,7 @@
 """Naive reference implementations, written straight from the definitions with plain loops.
 
 Everything here is deliberately slow and independent of the package's kernels (stumpy's
-``tests/naive.py``).  Definitions: ``../shared/theory.md`` §4.
+``tests/naive.py``).  Definitions: ``docs/theory.md`` §4.
 """
 
 from __future__ import annotations
@@ -107,3 +107,77 @@ def firing_fraction(X, W, shift=0.0):
     for i in range(X.shape[0]):
         out[i] = sum(1.0 for r in range(W.shape[0]) if np.dot(W[r], X[i]) >= shift) / W.shape[0]
     return out
+
+
+# ----------------------------------------------------------------------------- docs/theory.md §8
+
+
+def relu_energy(X, W):
+    """P(W) = (1/m) sum_r sum_i max(<w_r, x_i>, 0)^2."""
+    X = np.asarray(X, dtype=float)
+    W = np.asarray(W, dtype=float)
+    s = 0.0
+    for r in range(W.shape[0]):
+        for i in range(X.shape[0]):
+            s += max(np.dot(W[r], X[i]), 0.0) ** 2
+    return s / W.shape[0]
+
+
+def implicit_objective(X, y, W, a, xi):
+    """G(W) = ||y - xi f(W, X)||^2 + xi (1 - xi) P(W) and its gradient, term by term.
+
+    dG/dw_r = sum_i [2 xi (xi f_i - y_i) a_r / sqrt(m) + 2 xi (1 - xi) relu(<w_r, x_i>) / m]
+              * 1{<w_r, x_i> >= 0} x_i
+    """
+    X = np.asarray(X, dtype=float)
+    W = np.asarray(W, dtype=float)
+    n, m = X.shape[0], W.shape[0]
+    f = np.zeros(n)
+    for i in range(n):
+        for r in range(m):
+            f[i] += a[r] * max(np.dot(W[r], X[i]), 0.0)
+        f[i] /= math.sqrt(m)
+    G = 0.0
+    for i in range(n):
+        G += (y[i] - xi * f[i]) ** 2
+    G += xi * (1.0 - xi) * relu_energy(X, W)
+    grad = np.zeros_like(W)
+    for r in range(m):
+        for i in range(n):
+            z = np.dot(W[r], X[i])
+            if z >= 0.0:
+                grad[r] += 2.0 * xi * (xi * f[i] - y[i]) * a[r] / math.sqrt(m) * X[i]
+                grad[r] += 2.0 * xi * (1.0 - xi) * z / m * X[i]
+    return G, grad
+
+
+def plateau_prediction(X, y, W0, a, *, eta, tau, p, xi, K, categorical=False):
+    """(bias, noise) of docs/theory.md §8.3 with loops: K steps of GD on G, then the noise sum.
+
+    theta = 1 - (1 - xi)^p (Bernoulli) or 1 (categorical); step eta tau theta / (2 xi);
+    noise = sum_i theta A_i xi (1 - xi) q_i / (p (2 - theta A_i)), A_i = 1 - (1 - eta xi h_i)^tau,
+    q_i = v_i^T Q v_i, Q = (1/m) sum_r relu(X w_r) relu(X w_r)^T, (h_i, v_i) eigenpairs of H(W_K);
+    categorical masks: noise 0 (docs/plateau.md).
+    """
+    X = np.asarray(X, dtype=float)
+    W = np.array(W0, dtype=float)
+    n, m = X.shape[0], W.shape[0]
+    theta = 1.0 if categorical else 1.0 - (1.0 - xi) ** p
+    step = eta * tau * theta / (2.0 * xi)
+    for _ in range(K):
+        W = W - step * implicit_objective(X, y, W, a, xi)[1]
+    f = np.array([sum(a[r] * max(np.dot(W[r], X[i]), 0.0) for r in range(m)) / math.sqrt(m) for i in range(n)])
+    bias = float(np.sum((y - xi * f) ** 2))
+    if categorical:
+        return bias, 0.0
+    h, V = np.linalg.eigh(ntk_finite(X, W))
+    Q = np.zeros((n, n))
+    for r in range(m):
+        s = np.array([max(np.dot(W[r], X[i]), 0.0) for i in range(n)])
+        Q += np.outer(s, s) / m
+    noise = 0.0
+    for i in range(n):
+        A = 1.0 - (1.0 - eta * xi * max(h[i], 0.0)) ** tau
+        q = V[:, i] @ Q @ V[:, i]
+        noise += theta * A * xi * (1.0 - xi) * q / (p * (2.0 - theta * A))
+    return bias, noise
