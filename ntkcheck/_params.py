@@ -142,6 +142,8 @@ RUN_PARAMS = {
                     "the masked NTKs', costly)"),
     "identity_samples": Param(Interval(0, None, integer=True), 2000,
                               "mask samples per exact identity of docs/theory.md §5 (0: skip)"),
+    "predict": Param(Flag(), True, "predict the plateau with the model of docs/theory.md §8 [DERIVED] "
+                                   "(bias + noise) beside the measured one"),
 }
 
 #: Other accepted spellings (command-line flag names) -> parameter name.

@@ -312,7 +312,9 @@ def report(source, out, *, value: str = "final_loss", formats=("png", "pdf"), ma
     Files: ``runs.csv`` (every valid record), ``summary.csv`` / ``summary.txt`` (``value``
     pooled over replicates per configuration), ``failures.csv`` when runs failed, and the
     figures: ``heatmap_xi_p[_k]`` when ξ and p both vary (one per combination of the other
-    varying parameters, at most ``max_panels``), ``error_vs_width`` when m varies,
+    varying parameters, at most ``max_panels``) with its companion
+    ``heatmap_xi_p_predicted_over_measured[_k]`` (the plateau of the docs/theory.md §8 model over
+    the measured one, when the runs predicted it), ``error_vs_width`` when m varies,
     ``rate_vs_predicted`` when runs have a fitted ``contraction``.
 
     Returns
@@ -353,6 +355,13 @@ def report(source, out, *, value: str = "final_loss", formats=("png", "pdf"), ma
             ax = heatmap(sub, "xi", "p", value, title=title and f"mean {value}: {title}")
             stem = out / ("heatmap_xi_p" + (f"_{i}" if others else ""))
             written["figures"] += save_axes(ax, stem, formats)
+            if any(math.isfinite(_num(r.get("plateau_ratio"))) for r in sub):
+                # the companion: plateau predicted by the model of docs/theory.md §8 / measured
+                ax = heatmap(sub, "xi", "p", "plateau_ratio", log=False, cmap="coolwarm",
+                             title="predicted / measured plateau (docs/theory.md §8 model)"
+                             + (f": {title}" if title else ""))
+                written["figures"] += save_axes(ax, out / ("heatmap_xi_p_predicted_over_measured"
+                                                           + (f"_{i}" if others else "")), formats)
     if "m" in vary:
         hue = [k for k in vary if k not in ("m", "kappa")][:2] or None
         written["figures"] += save_axes(error_vs_width(rows, value, hue=hue), out / "error_vs_width", formats)

@@ -83,6 +83,7 @@ class RunConfig:
     delta: float = _default("delta")
     record: str = _default("record")
     identity_samples: int = _default("identity_samples")
+    predict: bool = _default("predict")
     seeds: tuple = (0, 1, 2)
 
     def __post_init__(self):

@@ -13,7 +13,9 @@ exactly one definition and a run of one front end can be replayed by another:
 * the summary (:class:`RunSummary`) defines each measured quantity once: the plateau and the
   fitted contraction (:func:`ntkcheck.verify.plateau`, :func:`ntkcheck.verify.fit_contraction`),
   the largest weight movement over *all* steps, the fractions of global steps that show LK22
-  Fig. 2(a)'s three movements, the smallest ``λ_min(H(W_k))``.
+  Fig. 2(a)'s three movements, the smallest ``λ_min(H(W_k))`` — and, beside the measured
+  plateau, the plateau the model of docs/theory.md §8 predicts from the same initial network
+  (:func:`ntkcheck.predict_plateau`: bias + noise, [DERIVED]).
 
 Data are loaded and checked (Assumption 1, λ0 and λ_max of H∞) once per process and dataset
 (:func:`load_data`), so a sweep worker that runs many configurations on the same data loads
@@ -38,6 +40,7 @@ from .assumptions import AssumptionReport, check_assumptions
 from .data import Dataset, load_dataset
 from .masks import SCHEMES, _resolve_scheme, theta as scheme_theta
 from .network import init_network
+from .plateau import PlateauPrediction, predict_plateau
 from .train import TrainResult, train
 from .verify import fit_contraction, measure_identities, plateau
 
@@ -150,6 +153,13 @@ class RunSummary:
         ``λ_min``, ``λ_max`` of the data's H∞.
     data_sha256 : str
         Hash of the data trained on.
+    predicted_bias, predicted_noise, predicted_plateau : float or None
+        The plateau model of docs/theory.md §8 [DERIVED] (:func:`ntkcheck.predict_plateau`, same
+        initial network and step count): the mean over the same last-10 % window of the tracked
+        loss along gradient descent on the implicit objective G (bias), the linear-response mask
+        noise, and their sum (None when ``predict`` is off).
+    plateau_ratio : float or None
+        ``predicted_plateau / plateau`` (None unless both exist and the run completed).
     identities_ok : bool or None
         Every exact identity (§5) measured at ``W_K`` agrees (None: not measured).
     identities : tuple of dict
@@ -187,6 +197,10 @@ class RunSummary:
     lam0: float
     lam_max: float
     data_sha256: str
+    predicted_bias: float | None
+    predicted_noise: float | None
+    predicted_plateau: float | None
+    plateau_ratio: float | None
     identities_ok: bool | None
     identities: tuple
     loss_stride: int
@@ -281,21 +295,33 @@ def run_seed(params: dict, seed: int, *, data: DataContext | None = None, thread
         res = train(ds.X, ds.y, net, scheme=params["scheme"], eta=rs.eta, global_steps=params["steps"],
                     local_steps=params["local_steps"], p=params["p"], xi=rs.xi, rng=mask_ss,
                     record=RECORD_PRESETS[params["record"]], progress=progress, n_threads=threads)
+        pred = None
+        if params["predict"]:  # the §8 model from the same initial network (warnings: inf values)
+            pred = predict_plateau(ds.X, ds.y, net, scheme=params["scheme"], eta=rs.eta,
+                                   global_steps=params["steps"], local_steps=params["local_steps"],
+                                   p=params["p"], xi=rs.xi)
     ids = []
     if params["identity_samples"] and res.status != "diverged":
         ids = measure_identities(ds.X, ds.y, np.asarray(res.W), net.a, kind=rs.kind, xi=rs.xi,
                                  p=params["p"], tau=params["local_steps"], eta=rs.eta,
                                  samples=params["identity_samples"], rng=id_ss)
-    summary = summarize(res, seed=seed, resolved=rs, data=ctx, identities=ids)
+    summary = summarize(res, seed=seed, resolved=rs, data=ctx, identities=ids, prediction=pred)
     return SeedRun(params=params, seed=seed, resolved=rs, summary=summary, result=res)
 
 
 def summarize(result: TrainResult, *, seed: int, resolved: Resolved, data: DataContext,
-              identities=()) -> RunSummary:
+              identities=(), prediction: PlateauPrediction | None = None) -> RunSummary:
     """The :class:`RunSummary` of a training result (every quantity's one definition)."""
     tr = result.trajectory
     K = tr.steps
     loss = np.asarray(tr.loss, dtype=float)
+    measured = plateau(loss)
+    bias = noise = total = ratio = None
+    if prediction is not None:
+        bias, noise = plateau(prediction.bias_trajectory), float(prediction.noise)
+        total = bias + noise
+        if result.status == "completed" and measured > 0 and math.isfinite(total):
+            ratio = total / measured
     fit = fit_contraction(loss)
     up, down, agg = movement_fractions(tr)
     stride = max(1, math.ceil(K / (LOSS_POINTS - 1))) if K else 1
@@ -309,7 +335,7 @@ def summarize(result: TrainResult, *, seed: int, resolved: Resolved, data: DataC
         seed=int(seed), status=result.status, message=result.message, steps=K,
         eta_resolved=resolved.eta, theta=float(tr.theta),
         initial_loss=float(loss[0]), final_loss=float(loss[-1]),
-        min_loss=float(finite.min()) if finite.size else math.nan, plateau=plateau(loss),
+        min_loss=float(finite.min()) if finite.size else math.nan, plateau=measured,
         contraction=fit["factor"], contraction_window=(fit["k_start"], fit["k_end"]),
         mean_contraction=mean_c,
         max_movement=float(np.nanmax(tr.max_movement)),
@@ -320,6 +346,7 @@ def summarize(result: TrainResult, *, seed: int, resolved: Resolved, data: DataC
         frac_up_at_sampling=up, frac_down_local=down, frac_down_at_aggregation=agg,
         lam0=float(data.assumptions.lam0_hat), lam_max=float(data.assumptions.lam_max),
         data_sha256=data.dataset.sha256,
+        predicted_bias=bias, predicted_noise=noise, predicted_plateau=total, plateau_ratio=ratio,
         identities_ok=None if not identities else all(i["ok"] for i in identities),
         identities=tuple(identities),
         loss_stride=int(stride), loss=tuple(loss[idx].tolist()),

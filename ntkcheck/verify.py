@@ -295,6 +295,19 @@ def compare_run(summaries, *, theorem: str, values: dict) -> dict:
     out["plateau"] = dict(measured_per_seed=plateaus.tolist(), measured_mean=_mean(plateaus),
                           predicted_error=err, within_error=bool(np.all(plateaus <= err))
                           if err is not None else None)
+    preds = [s for s in runs if s.predicted_plateau is not None]
+    if preds:
+        tot = np.array([s.predicted_plateau for s in preds], dtype=float)
+        meas = np.array([s.plateau for s in preds], dtype=float)
+        out["plateau_model"] = dict(
+            predicted_bias=_mean([s.predicted_bias for s in preds]),
+            predicted_noise=_mean([s.predicted_noise for s in preds]),
+            predicted_total=_mean(tot), measured_mean=_mean(meas),
+            ratio=(_mean(tot) / _mean(meas)) if _mean(meas) and _mean(tot) is not None else None,
+            ratio_per_seed=[s.plateau_ratio for s in preds],
+            note="docs/theory.md §8 [DERIVED]: bias = tracked loss along gradient descent on the implicit "
+                 "objective G (step eta tau theta/(2 xi)), noise = linear response to the mask sampling; "
+                 "first order in eta, lazy regime; ratio = predicted / measured")
     mv = np.array([s.max_movement for s in runs], dtype=float)
     base = {k: v for k, v in vals.items() if k in ("n", "lambda_0", "delta", "m", "r0")}
     R = check_theorem("du2019.lemma3_2", **base).values.get("radius")

@@ -131,7 +131,12 @@ def test_report_from_a_real_store(tmp_path, capsys):
     assert len(rows) == 16 and set(varying(rows)) == {"xi", "p", "m"}
     written = report(out, tmp_path / "rep", formats=("png",))
     names = sorted(p.name for p in written["figures"])
-    assert names == ["error_vs_width.png", "heatmap_xi_p_0.png", "heatmap_xi_p_1.png", "rate_vs_predicted.png"]
+    assert names == ["error_vs_width.png", "heatmap_xi_p_0.png", "heatmap_xi_p_1.png",
+                     "heatmap_xi_p_predicted_over_measured_0.png", "heatmap_xi_p_predicted_over_measured_1.png",
+                     "rate_vs_predicted.png"]
+    # the companion heatmap shows predicted / measured plateau, as recorded by each run
+    for r in rows:
+        assert r["plateau_ratio"] == pytest.approx(r["predicted_plateau"] / r["plateau"], rel=1e-12)
     with open(tmp_path / "rep" / "summary.csv") as fh:
         summary = list(csv.DictReader(fh))
     assert len(summary) == 8 and all(int(s["count"]) == 2 for s in summary)

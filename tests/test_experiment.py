@@ -128,3 +128,14 @@ def test_interrupted_training_is_partial_never_averaged(tmp_path, monkeypatch):
     assert res.status == "interrupted" and [r.seed for r in res.runs] == [0] and [r.seed for r in res.partial] == [1]
     assert [s["seed"] for s in rep["seeds"]] == [0] and [s["seed"] for s in rep["partial_seeds"]] == [1]
     assert rep["comparison"]["plateau"]["measured_per_seed"] == [rep["seeds"][0]["plateau"]]
+
+
+def test_run_config_fields_are_the_parameter_table():
+    """RunConfig's fields are the run parameters of ntkcheck._params (one table) plus the seeds."""
+    from dataclasses import fields
+
+    from ntkcheck._params import RUN_PARAMS
+
+    names = [f.name for f in fields(RunConfig)]
+    assert names == [*RUN_PARAMS, "seeds"]
+    assert all(f.default == RUN_PARAMS[f.name].default for f in fields(RunConfig) if f.name != "seeds")

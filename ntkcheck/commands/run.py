@@ -16,6 +16,7 @@ from __future__ import annotations
 # and the other commands start without loading SymPy, matplotlib and the workflow modules
 # (measured: `import ntkcheck` 1.0 s, `import ntkcheck.reproduce` 3.2 s).
 
+import argparse
 import os
 
 from .._params import RUN_PARAMS
@@ -49,6 +50,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--delta", type=float, help="failure probability delta (default 0.1)")
     p.add_argument("--record", choices=("loss", "basic", "standard", "full"),
                    help="what to record (default standard; full adds masked lambda_min, slow)")
+    p.add_argument("--predict", action=argparse.BooleanOptionalAction, default=None,
+                   help="predict the plateau with the model of docs/theory.md §8 beside the measured one "
+                        "(default on; --no-predict skips it)")
     p.add_argument("--identity-samples", dest="identity_samples", type=int,
                    help="mask samples per exact identity (default 2000; 0 skips)")
     p.add_argument("--target", help="CSV label column")
@@ -109,12 +113,16 @@ def summary_text(rep: dict, out: str) -> str:
                 ("contraction / global step", fmt(c["predicted_rate"]),
                  f"{fmt(c['measured_mean'])} +- {fmt(c['measured_sd'], 2)}", fmt(c["at_least_as_fast_as_predicted"])),
                 ("plateau of L_k", fmt(pl["predicted_error"]), fmt(pl["measured_mean"]), fmt(pl["within_error"])),
+                *_model_rows(cmp_.get("plateau_model")),
                 ("max movement vs R", fmt(mv["R"]), fmt(mv["max"]), fmt(mv["within_R"])),
                 ("max movement vs R'", fmt(mv["R_prime"]), fmt(mv["max"]), fmt(mv["within_R_prime"])),
                 ("min lambda_min(H(W_k)) vs lambda_0/2", fmt(lm["half_lambda_0"]), fmt(lm["min_full"]),
                  fmt(lm["full_above_half_lambda_0"]))]
         w = [max(len(r[i]) for r in rows) for i in range(4)]
         lines += ["  " + "  ".join(s.ljust(w[i]) for i, s in enumerate(r)) for r in rows]
+    if cmp_ and cmp_.get("plateau_model"):
+        lines.append("  (* plateau model of docs/theory.md §8 [DERIVED], first order in eta: a checked "
+                     "approximation, not a theorem)")
     if rep.get("identities"):
         ok = [i for i in rep["identities"] if i["ok_all"]]
         lines.append(f"exact identities (docs/theory.md §5): {len(ok)}/{len(rep['identities'])} consistent")
@@ -125,3 +133,15 @@ def summary_text(rep: dict, out: str) -> str:
     lines.append(f"results: {out}/report.json, report.html, seeds/, figures/ (replay: ntkcheck run "
                  f"--config {out}/config.toml --out NEW_DIR)")
     return "\n".join(lines)
+
+
+def _model_rows(pm) -> list:
+    """Rows of the §8 plateau model beside the measured plateau (``consistent``: the ratio)."""
+    from ..report import fmt
+
+    if not pm:
+        return []
+    return [("plateau model* bias + noise", f"{fmt(pm['predicted_bias'], 3)} + {fmt(pm['predicted_noise'], 3)}",
+             "", ""),
+            ("plateau model* total vs measured", fmt(pm["predicted_total"]), fmt(pm["measured_mean"]),
+             f"ratio {fmt(pm['ratio'], 3)}")]
