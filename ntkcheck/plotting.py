@@ -135,7 +135,7 @@ def plot_three_movements(trajectories, *, steps: int = 5, ax=None):
 
 
 def plot_final_error(values, errors, *, xlabel: str, ax=None, logx: bool = False,
-                     label=None, predicted=None):
+                     label=None, predicted=None, predicted_label: str = "predicted error term"):
     """Final error against a parameter (LK22 Fig. 2(b), (c)): mean ± min–max over seeds.
 
     Parameters
@@ -155,7 +155,7 @@ def plot_final_error(values, errors, *, xlabel: str, ax=None, logx: bool = False
     E = np.asarray(errors, dtype=float)
     _band(ax, np.asarray(values, float), E.T, label=label or "final error (mean)", marker="o")
     if predicted is not None:
-        ax.plot(values, predicted, "k--", lw=1.2, label="predicted error term")
+        ax.plot(values, predicted, "k--", lw=1.2, label=predicted_label)
     ax.set_yscale("log")
     if logx:
         ax.set_xscale("log")

@@ -20,8 +20,9 @@ from ntkcheck.unit import RunSummary, run_seed
 
 ROOT = Path(__file__).resolve().parents[1]
 
-TINY = dict(n=16, d=6, m=64, steps=10, tau=2, seeds=2, xis=(0.25, 0.5, 1.0), ps=(1, 2, 4),
-            widths=(32, 64, 128), cat_ps=(1, 2, 4), ntk_widths=(64, 256, 1024), ntk_seeds=2)
+TINY = dict(n=16, d=6, m=64, seeds=2, a_local_iterations=24, b_steps=30, xis=(0.25, 0.5, 1.0), ps=(1, 2),
+            kappas=(1.0, 0.1, 0.01), k_xis=(0.25, 0.75), cd_steps=10, widths=(32, 64, 128), cat_ps=(1, 2, 4),
+            ntk_widths=(64, 256, 1024), ntk_seeds=2)
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +36,11 @@ def test_files_and_summary_schema(tiny):
     assert summary["status"] == "completed"
     assert json.loads((out / "summary.json").read_text())["claims"] == summary["claims"]
     ids = [c["id"] for c in summary["claims"]]
-    assert ids == ["a", "b", "c", "d", "ntk"]
+    assert ids == ["a", "b_xi", "kappa", "c", "d", "ntk"]
     assert [c["id"] for c in summary["claims"][0]["extra_checks"]] == ["lambda_min", "movement"]
-    for c in summary["claims"] + summary["claims"][0]["extra_checks"]:
+    assert [c["id"] for c in summary["claims"][1]["extra_checks"]] == ["b_p"]
+    claims = summary["claims"] + [e for c in summary["claims"] for e in c.get("extra_checks", [])]
+    for c in claims:
         assert c["rule"] == RULES[c["id"]]
         assert c["verdict"] in ("reproduced", "not reproduced", "holds", "does not hold")
         for f in c["figures"]:
@@ -46,18 +49,43 @@ def test_files_and_summary_schema(tiny):
     html = (out / "summary.html").read_text()
     for c in summary["claims"]:
         assert c["verdict"] in md and c["claim"] in html
-    assert "<img src=\"figures/fig2b_final_error_xi_p.png\"" in html
+    assert "<img src=\"figures/fig2b_heatmap_xi_p.png\"" in html
+    assert len(summary["regimes"]) == 3 and "kappa*" in summary["regimes"][1] and summary["regimes"][1] in md
+
+
+def test_panels_run_in_the_papers_regime(tiny):
+    """(a) at eta = 0.1/lambda_max, kappa = 0.1, tau = 4 over 160/tau... global steps; (b) at kappa = 0.1."""
+    out, summary = tiny
+    lam_max = summary["lambda_max"]
+    recs = list(Store(out / "store").scan().records.values())
+    a = [r["params"] for r in recs if r["params"]["record"] == "standard"]
+    assert a and all(p["kappa"] == 0.1 and p["local_steps"] == 4 and p["steps"] == 24 // 4 for p in a)
+    assert all(p["eta"] == pytest.approx(0.1 / lam_max, rel=1e-15) for p in a)
+    b = [r for r in recs if r["params"]["predict"] and r["params"]["kappa"] == 0.1]
+    assert {(r["params"]["xi"], r["params"]["p"]) for r in b} >= {(xi, p) for xi in TINY["xis"] for p in TINY["ps"]}
+    assert all(r["result"]["predicted_plateau"] is not None for r in b)
 
 
 def test_verdicts_follow_the_rules_from_the_raw_data(tiny):
     out, summary = tiny
     claims = {c["id"]: c for c in summary["claims"]}
-    z = np.load(out / "data" / "fig2b.npz")
-    x = np.repeat(z["xis"], z["error_xi"].shape[1])
-    rho, pv = spearmanr(x, z["error_xi"].ravel())
-    assert claims["b"]["statistics"]["spearman_xi"] == pytest.approx(rho)
-    rho_p, pv_p = spearmanr(np.repeat(z["ps"], z["error_p"].shape[1]), z["error_p"].ravel())
-    assert (claims["b"]["verdict"] == "reproduced") == (rho < 0 and pv < 0.05 and rho_p < 0 and pv_p < 0.05)
+    claims.update({e["id"]: e for c in summary["claims"] for e in c.get("extra_checks", [])})
+    z = np.load(out / "data" / "fig2b.npz")  # error (p, xi, seed)
+    E = z["error"]
+    x_xi = np.broadcast_to(z["xis"][None, :, None], E.shape).ravel()
+    x_p = np.broadcast_to(z["ps"][:, None, None], E.shape).ravel()
+    rho, pv = spearmanr(x_xi, E.ravel())
+    assert claims["b_xi"]["statistics"]["spearman_xi"] == pytest.approx(rho)
+    assert (claims["b_xi"]["verdict"] == "reproduced") == (rho < 0 and pv < 0.05)
+    keep = x_xi < 1
+    rho_p, pv_p = spearmanr(x_p[keep], E.ravel()[keep])
+    assert claims["b_p"]["statistics"]["spearman_p"] == pytest.approx(rho_p)
+    assert (claims["b_p"]["verdict"] == "reproduced") == (rho_p < 0 and pv_p < 0.05)
+    z = np.load(out / "data" / "kappa_panel.npz")
+    for key, field in (("error", "slope"), ("predicted", "predicted_slope")):
+        slopes = [np.polyfit(z["xis"], np.log(z[key][i].mean(axis=1)), 1)[0] for i in range(len(z["kappas"]))]
+        np.testing.assert_allclose(z[field], slopes, rtol=1e-10)
+    assert (claims["kappa"]["verdict"] == "holds") == bool(np.all(np.sign(z["slope"]) == np.sign(z["predicted_slope"])))
     z = np.load(out / "data" / "fig2d.npz")
     rho, pv = spearmanr(np.repeat(z["ps"], z["contraction"].shape[1]), 1 - z["contraction"].ravel())
     assert claims["d"]["statistics"]["spearman_p"] == pytest.approx(rho)
@@ -91,11 +119,10 @@ def test_a_panel_run_is_the_unit_of_work_and_replays(tiny):
     recs = Store(out / "store").scan().records.values()
     assert len(recs) == summary["runs"] and summary["runs_executed"] == summary["runs"]
     b = [r for r in recs if r["params"]["scheme"] == "bernoulli" and r["params"]["p"] == 2
-         and r["params"]["xi"] == 0.5 and r["params"]["record"] == "loss" and r["params"]["m"] == TINY["m"]
-         and r["params"]["kappa"] == 1.0]
+         and r["params"]["xi"] == 0.5 and r["params"]["predict"] and r["params"]["kappa"] == 0.1]
     z = np.load(out / "data" / "fig2b.npz")
-    row = list(z["xis"]).index(0.5)
-    assert sorted(z["error_xi"][row]) == sorted(r["result"]["plateau"] for r in b)
+    i, j = list(z["ps"]).index(2), list(z["xis"]).index(0.5)
+    assert sorted(z["error"][i, j]) == sorted(r["result"]["plateau"] for r in b)
     rec = b[0]
     assert run_seed(rec["params"], rec["seed"]).summary == RunSummary.from_dict(rec["result"])
 

@@ -30,6 +30,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out", metavar="DIR", default=None,
                    help="output folder (default results/<paper>)")
     p.add_argument("--quick", action="store_true", help="small sizes: under a minute")
+    p.add_argument("--data", metavar="SPEC",
+                   help="dataset spec instead of the size's sphere (e.g. digits:n=300, or sphere:n=100,d=200 "
+                        "for d >= n as in LK22's n = 1000, d = 2048)")
     p.add_argument("--workers", type=int, default=None,
                    help="local worker processes for the runs (default: the CPUs available; 0 = in this process)")
     p.add_argument("--scheduler", metavar="ADDRESS",
@@ -53,7 +56,7 @@ def run(args) -> int:
         raise ValueError("give either --workers (local processes) or --scheduler (Dask), not both.")
     out = args.out or os.path.join("results", args.paper)
     log = (lambda msg: None) if args.quiet else (lambda msg: print(f"ntkcheck reproduce: {msg}", file=sys.stderr))
-    summary = reproduce_liao2022(out, quick=args.quick, progress=not args.quiet, workers=args.workers,
+    summary = reproduce_liao2022(out, quick=args.quick, progress=not args.quiet, data=args.data, workers=args.workers,
                                  scheduler=args.scheduler, resume=args.resume, threads=args.threads, log=log)
     claims = list(summary["claims"])
     for c in list(claims):
@@ -65,6 +68,10 @@ def run(args) -> int:
                          if not isinstance(v, (list, dict)))
         print(f"  ({c['id']}) {c['verdict'].upper():<15} {c['claim']}")
         print(f"      {stat}")
+    if summary.get("regimes"):
+        print("regimes:")
+        for line in summary["regimes"]:
+            print(f"  {line}")
     print(f"summary: {os.path.join(out, 'summary.html')} (and summary.md, summary.json, figures/; runs in "
           f"{os.path.join(out, 'store')}: ntkcheck sweep-report / sweep-status --show RUN_ID)")
     if summary["status"] == "interrupted":
