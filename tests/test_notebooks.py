@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
-TINY_REPRODUCE = dict(n=16, d=6, m=64, steps=8, tau=2, seeds=2, xis=(0.5, 1.0), ps=(1, 2),
-                      widths=(32, 64), cat_ps=(1, 2), ntk_widths=(64, 128, 256), ntk_seeds=2)
+TINY_REPRODUCE = dict(n=16, d=6, m=64, seeds=2, a_local_iterations=16, b_steps=20, xis=(0.5, 1.0), ps=(1, 2),
+                      kappas=(1.0, 0.01), k_xis=(0.25, 0.75), cd_steps=8, widths=(32, 64), cat_ps=(1, 2),
+                      ntk_widths=(64, 128, 256), ntk_seeds=2)
 
 
 def _execute(name: str, params: str) -> dict:
@@ -38,7 +41,7 @@ def test_notebooks_are_valid_and_define_no_functions():
                 src = "".join(cell["source"])
                 assert "\ndef " not in "\n" + src, f"{path.name} defines a function"
                 assert not cell["outputs"], f"{path.name}: commit notebooks without outputs"
-    assert len(list(NOTEBOOKS.glob("*.ipynb"))) == 2
+    assert len(list(NOTEBOOKS.glob("*.ipynb"))) == 3
 
 
 def test_tour_notebook_runs():
@@ -52,7 +55,14 @@ def test_tour_notebook_runs():
 
 def test_fig2_notebook_runs(tmp_path):
     ns = _execute("02_liao2022_fig2.ipynb",
-                  f"QUICK = True; OUT = {str(tmp_path)!r}; SIZES = {TINY_REPRODUCE!r}")
+                  f"QUICK = True; OUT = {str(tmp_path)!r}; SIZES = {TINY_REPRODUCE!r}; WORKERS = 0")
     ids = [c["id"] for c in ns["claims"]]
-    assert ids == ["a", "b", "c", "d", "ntk", "lambda_min", "movement"]
+    assert ids == ["a", "b_xi", "kappa", "c", "d", "ntk", "lambda_min", "movement", "b_p"]
     assert (tmp_path / "summary.html").exists()
+
+
+def test_plateau_model_notebook_runs():
+    ns = _execute("03_plateau_model.ipynb", "DATA = 'sphere:n=20,d=5,seed=0'; WIDTH = 128; STEPS = 30; "
+                                            "XIS = (0.25, 0.75); KAPPAS = (1.0, 0.01); SEEDS = (0,)")
+    assert ns["measured"].shape == (2, 2) and np.all(ns["predicted"] > 0)
+    assert len(ns["slope"]) == 2 and ns["fig"].axes
