@@ -18,9 +18,10 @@ import math
 
 import numpy as np
 
-from .masks import sample_masks
+from .masks import sample_masks, theta
 from .network import Network
 from .ntk import ntk_finite
+from .plateau import implicit_objective
 from .train import train
 
 _BATCH = 256  # mask samples per vectorised batch
@@ -108,6 +109,7 @@ def identity_samples(X, y, W, a, *, kind, xi, p, tau, eta, samples=2000, rng=Non
         rhs = float(np.mean(np.sum((y - Ul) ** 2, axis=1)) - np.mean(np.sum((Ul - u1) ** 2, axis=1)))
         items.append(_exact("5c", "||y - u_{k+1}||^2 = (1/p) sum_l ||y - u^l||^2 - (1/p) sum_l ||u^l - u_{k+1}||^2",
                             lhs, rhs))
+    items.append(_implicit_step(X, y, W, a, M, kind, xi, p, tau, eta, V))
     # engine: ntkcheck.train's first global step against a NumPy step with the same masks
     items.append(_train_check(X, y, W, a, M[0], kind, xi, p, tau, eta))
     if p == 1 and xi == 1.0:
@@ -121,6 +123,41 @@ def identity_samples(X, y, W, a, *, kind, xi, p, tau, eta, samples=2000, rng=Non
                             float(np.linalg.norm(W1)), float(np.linalg.norm(Wg)),
                             err=float(np.max(np.abs(W1 - Wg)))))
     return dict(S=S, items=items)
+
+
+#: §8.2 is first order in η: measured only when (τ − 1)·η·ξ·λ_max(H(W)) is at most this.
+IMPLICIT_STEP_MAX_ORDER = 0.01
+#: Mask draws (global steps from the same W) for the §8.2 Monte-Carlo check.
+IMPLICIT_STEP_SAMPLES = 400
+
+
+def _implicit_step(X, y, W, a, M, kind, xi, p, tau, eta, V):
+    """docs/theory.md §8.2: E[W_{k+1} − W_k] = −(ητθ/(2ξ)) ∇G(W_k) + O(η²), projected on ∇G and V.
+
+    Exact at τ = 1 (it is identity 4 times η); for τ > 1 measured only when the second-order
+    terms are negligible, ``(τ − 1)·η·ξ·λ_max(H(W)) <= IMPLICIT_STEP_MAX_ORDER``.
+    """
+    statement = "E[W_{k+1} - W_k] = -(eta tau theta/(2 xi)) grad G(W_k) + O(eta^2) (§8.2, tested as <dW, D>)"
+    if tau == 1:
+        return dict(key="skipped", identity="8.2", statement=statement,
+                    note="exact at tau = 1, where it is identity 4 times eta")
+    H = ntk_finite(X, W)
+    order = (tau - 1) * eta * xi * float(np.linalg.eigvalsh(H)[-1])
+    if order > IMPLICIT_STEP_MAX_ORDER:
+        return dict(key="skipped", identity="8.2", statement=statement,
+                    note=f"not measured: (tau - 1) eta xi lambda_max(H) = {order:.3g} > {IMPLICIT_STEP_MAX_ORDER}, "
+                         "so the O(eta^2) terms of this first-order statement are not negligible")
+    net = Network(W=W, a=a, kappa=1.0)
+    _, grad = implicit_objective(X, y, net, xi=xi)
+    D = np.stack([grad, V])  # directions: the expected step itself, and identity 4's direction
+    S = min(IMPLICIT_STEP_SAMPLES, M.shape[0])
+    proj = np.empty((S, 2))
+    for s_ in range(S):
+        W1, _ = _reference_step(X, y, W, a, M[s_], eta, tau)
+        proj[s_] = np.tensordot(D, W1 - W, axes=([1, 2], [0, 1]))
+    step = eta * tau * theta(kind, xi, p) / (2.0 * xi)
+    expected = -step * np.tensordot(D, grad, axes=([1, 2], [0, 1]))
+    return dict(key="implicit_step", identity="8.2", statement=statement, samples=proj, expected=expected)
 
 
 def _exact(identity, statement, measured, expected, *, err=None):

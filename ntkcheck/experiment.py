@@ -326,6 +326,9 @@ def _identity_summary(done) -> list:
             e = by.setdefault(it["identity"], dict(identity=it["identity"], statement=it["statement"],
                                                    seeds=0, ok_all=True, max_z=None, max_rel_error=None))
             e["seeds"] += 1
+            if it["ok"] is None:  # skipped, with its reason (e.g. §8.2 outside first order)
+                e["ok_all"], e["note"] = None, it.get("note")
+                continue
             e["ok_all"] = e["ok_all"] and it["ok"]
             for key, src in (("max_z", "z"), ("max_rel_error", "rel_error")):
                 if it.get(src) is not None:

@@ -161,7 +161,8 @@ class RunSummary:
     plateau_ratio : float or None
         ``predicted_plateau / plateau`` (None unless both exist and the run completed).
     identities_ok : bool or None
-        Every exact identity (§5) measured at ``W_K`` agrees (None: not measured).
+        Every identity measured at ``W_K`` (§5, and §8.2 where first order applies) agrees (None:
+        not measured; an identity skipped with its reason does not count).
     identities : tuple of dict
         Those measurements (:func:`ntkcheck.verify.measure_identities`).
     loss_stride : int
@@ -347,7 +348,7 @@ def summarize(result: TrainResult, *, seed: int, resolved: Resolved, data: DataC
         lam0=float(data.assumptions.lam0_hat), lam_max=float(data.assumptions.lam_max),
         data_sha256=data.dataset.sha256,
         predicted_bias=bias, predicted_noise=noise, predicted_plateau=total, plateau_ratio=ratio,
-        identities_ok=None if not identities else all(i["ok"] for i in identities),
+        identities_ok=None if not identities else all(i["ok"] is not False for i in identities),
         identities=tuple(identities),
         loss_stride=int(stride), loss=tuple(loss[idx].tolist()),
         max_movement_series=tuple(np.asarray(tr.max_movement, float)[idx].tolist()),

@@ -62,7 +62,7 @@ def test_identities_are_consistent(kind, xi, p):
         assert {"5a", "5b", "5c", "6"} <= names
     if p == 1 and xi == 1.0:
         assert "7" in names
-    bad = [r for r in res if not r["ok"]]
+    bad = [r for r in res if r["ok"] is False]  # None: skipped with its reason (e.g. §8.2)
     assert not bad, bad
 
 
@@ -103,3 +103,30 @@ def test_dzps19_rate_comes_from_bounds():
     thm = bounds.get("du2019.thm4_1")
     for eta, lam0 in ((0.5, 0.2), (1e-3, 3.0), (2.0, 0.01)):
         assert dzps19_rate(eta, lam0) == pytest.approx(thm.evaluate("rate", eta=eta, lambda_0=lam0), rel=1e-15)
+
+
+def test_identity_8_2_is_measured_at_small_eta_and_skipped_with_its_reason_otherwise():
+    from ntkcheck.plateau import implicit_objective
+
+    ds = sphere(20, 4, rng=0)
+    net = init_network(4, 120, rng=1)
+    W = np.asarray(train(ds.X, ds.y, net, scheme="gd", eta=0.5, global_steps=2).W)
+    kw = dict(kind="bernoulli", xi=0.5, p=2, tau=3, samples=400, rng=3)
+    small = {i["identity"]: i for i in measure_identities(ds.X, ds.y, W, net.a, eta=1e-4, **kw)}
+    it = small["8.2"]
+    assert it["ok"] is True and it["samples"] == 400 and it["components"] == 2
+    # the expected projections: -(eta tau theta/(2 xi)) <grad G, D> with D = (grad G, identity 4's V)
+    from ntkcheck import Network
+    from ntkcheck._identities import _implicit_step
+    from ntkcheck.masks import sample_masks
+
+    _, grad = implicit_objective(ds.X, ds.y, Network(W=W, a=net.a, kappa=1.0), xi=0.5)
+    M = sample_masks(120, 2, xi=0.5, steps=4, rng=0)
+    raw = _implicit_step(ds.X, ds.y, W, net.a, M, "bernoulli", 0.5, 2, 3, 1e-4, np.ones_like(W))
+    step = 1e-4 * 3 * (1 - 0.5**2) / (2 * 0.5)
+    np.testing.assert_allclose(raw["expected"], [-step * np.sum(grad * grad), -step * np.sum(grad)], rtol=1e-12)
+    assert raw["samples"].shape == (4, 2)
+    large = {i["identity"]: i for i in measure_identities(ds.X, ds.y, W, net.a, eta=0.5, **kw)}
+    assert large["8.2"]["ok"] is None and "not measured" in large["8.2"]["note"]
+    tau1 = {i["identity"]: i for i in measure_identities(ds.X, ds.y, W, net.a, eta=1e-4, **dict(kw, tau=1))}
+    assert tau1["8.2"]["ok"] is None and "identity 4" in tau1["8.2"]["note"]
