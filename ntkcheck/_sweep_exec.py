@@ -10,6 +10,7 @@ writer of the store (:mod:`ntkcheck.store`).
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import inspect
 import os
 import socket
@@ -30,6 +31,56 @@ class Task(NamedTuple):
     params: dict
     replicate: int
     seed: int
+
+
+#: Runners a spec may name without ``--allow-runner``: the package's own.
+BUILTIN_RUNNERS = ("ntkcheck.sweep:run_one",)
+#: Entry-point group under which installed packages declare further allowed runners.
+RUNNER_ENTRY_POINTS = "ntkcheck.runners"
+
+
+def allowed_runners() -> dict:
+    """Name or ``module:function`` -> ``module:function`` of every runner a spec may name freely.
+
+    The built-in runners, and the runners that installed packages declare as entry points of
+    the group :data:`RUNNER_ENTRY_POINTS` (by entry-point name or by value).
+    """
+    out = {ref: ref for ref in BUILTIN_RUNNERS}
+    try:
+        eps = importlib.metadata.entry_points(group=RUNNER_ENTRY_POINTS)
+    except Exception:  # noqa: BLE001 - broken distribution metadata must not break sweeps
+        eps = ()
+    for ep in eps:
+        out.setdefault(ep.name, ep.value)
+        out.setdefault(ep.value, ep.value)
+    return out
+
+
+def check_runner(ref: str, *, allow_any: bool = False) -> str:
+    """The ``module:function`` of runner ``ref`` if a spec may use it; nothing is imported.
+
+    A runner is code that the sweep imports and calls with the spec's parameters, so a spec —
+    which may come from someone else — may name only an allowed runner (:func:`allowed_runners`);
+    any other ``module:function`` needs ``allow_any=True`` (``ntkcheck sweep --allow-runner``).
+
+    Raises
+    ------
+    ValueError
+        ``ref`` is not allowed (the message lists the allowed runners and the opt-in).
+    """
+    allowed = allowed_runners()
+    if ref in allowed:
+        return allowed[ref]
+    mod, sep, fn = str(ref).partition(":")
+    if not sep or not mod or not fn:
+        raise ValueError(f"`sweep.runner` must look like 'module:function' or name an installed runner, got {ref!r}.")
+    if allow_any:
+        return str(ref)
+    raise ValueError(f"`sweep.runner` = {ref!r} is not an allowed runner. A runner is code that the sweep imports "
+                     f"and runs, so a spec may only name the built-in runner(s) {list(BUILTIN_RUNNERS)} or a runner "
+                     f"installed under the entry-point group {RUNNER_ENTRY_POINTS!r} "
+                     f"({sorted(set(allowed) - set(BUILTIN_RUNNERS)) or 'none installed'}). To run another "
+                     f"'module:function' from a spec you trust, pass --allow-runner (allow_runner=True).")
 
 
 def resolve_runner(ref) -> Callable:

@@ -4,6 +4,7 @@ Layout of a store directory ``DIR``::
 
     DIR/spec.toml             the sweep specification (byte-exact copy of the latest SPEC.toml)
     DIR/sweep.json            identity (sweep seed, runner) and a log of every launch
+    DIR/tasks.txt             the run ids of the latest spec (read without importing its runner)
     DIR/runs/<run_id>.json    one record per finished run, status "ok" or "failed"
     DIR/quarantine/           corrupt records moved aside for inspection (then redone)
     DIR/index.csv             flat table of the valid records (derived; never read back)
@@ -176,6 +177,22 @@ class Store:
     def write_spec(self, text: str) -> None:
         """Atomically (re)write ``spec.toml``."""
         atomic_write(self.spec_path, text)
+
+    @property
+    def tasks_path(self) -> Path:
+        """``DIR/tasks.txt``: the run ids of the latest spec, one per line."""
+        return self.root / "tasks.txt"
+
+    def write_tasks(self, run_ids) -> None:
+        """Record the run ids of the spec, so the store can be read without importing its runner."""
+        atomic_write(self.tasks_path, "".join(f"{r}\n" for r in run_ids))
+
+    def read_tasks(self) -> list:
+        """The run ids recorded by :meth:`write_tasks` (raises FileNotFoundError if absent)."""
+        if not self.tasks_path.is_file():
+            raise FileNotFoundError(f"{self.tasks_path} is missing: the store's spec names a custom runner, "
+                                    "whose run ids can only be read from that file.")
+        return [line.strip() for line in self.tasks_path.read_text().splitlines() if line.strip()]
 
     def record_path(self, run_id: str) -> Path:
         """``DIR/runs/<run_id>.json``."""

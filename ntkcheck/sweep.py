@@ -14,7 +14,7 @@ Specification (TOML)::
     [sweep]
     seed = 2022            # sweep seed (required, int >= 0)
     seeds = 3              # replicates: a count, or a list of int replicate labels
-    runner = "ntkcheck.sweep:run_one"   # optional "module:function"
+    runner = "ntkcheck.sweep:run_one"   # optional: a built-in or installed runner (see below)
     name = "xi-p grid"     # optional
 
     [fixed]                # parameters shared by every run (optional)
@@ -39,6 +39,12 @@ order of the grid, the attempt or the machine (Python's salted ``hash()`` is nev
 splits the run seed into its streams by the package's one seed rule
 (:data:`ntkcheck.unit.SEED_RULE`), so ``ntkcheck run`` with ``seeds = [<run seed>]`` replays it.
 
+Runners are code.  A spec may name only the built-in runner or a runner that an installed
+package declares under the entry-point group ``ntkcheck.runners``; any other ``module:function``
+is refused unless the caller opts in (``ntkcheck sweep --allow-runner``, ``allow_runner=True``),
+because the sweep imports and calls it with the spec's parameters.  Reading a store
+(:func:`sweep_status`, ``sweep-report``, ``sweep-status --show``) never imports a runner.
+
 Scheduling: local worker processes (``spawn`` context) or a Dask distributed cluster; the
 driver process alone writes the store (:mod:`ntkcheck.store`).
 """
@@ -62,6 +68,8 @@ from ._sweep_exec import (
     _run_dask,
     _run_inline,
     _run_local,
+    BUILTIN_RUNNERS,
+    check_runner,
     execute,
     resolve_runner,
 )
@@ -122,21 +130,26 @@ class Sweep:
 # ----------------------------------------------------------------------------- spec
 
 
-def load_spec(path, *, legacy: bool = False) -> Sweep:
+def load_spec(path, *, legacy: bool = False, allow_runner: bool = False, read_only: bool = False) -> Sweep:
     """Read and expand the sweep specification at ``path`` (see :func:`parse_spec`)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise FileNotFoundError(f"sweep spec {str(path)!r} does not exist.") from None
-    return parse_spec(text, source=str(path), legacy=legacy)
+    return parse_spec(text, source=str(path), legacy=legacy, allow_runner=allow_runner, read_only=read_only)
 
 
-def parse_spec(text: str, *, source: str = "<spec>", legacy: bool = False) -> Sweep:
+def parse_spec(text: str, *, source: str = "<spec>", legacy: bool = False, allow_runner: bool = False,
+               read_only: bool = False) -> Sweep:
     """Parse and expand a TOML sweep specification; validate every configuration.
 
-    ``legacy=True`` reads the spec of a format-1 store (ntkcheck 0.1's default-runner
-    parameters), to count and replay its runs; such specs cannot be run by this version.
+    The spec's runner must be allowed (:func:`ntkcheck._sweep_exec.check_runner`; any
+    ``module:function`` with ``allow_runner=True``); its ``validate`` canonicalises the
+    parameters.  ``read_only=True`` reads a store's spec without importing anything but the
+    built-in runner: the configurations of another runner are then left as written (their
+    run ids come from the store's task list).  ``legacy=True`` reads the spec of a format-1 store
+    (ntkcheck 0.1's default-runner parameters), to count and replay its runs.
 
     Raises
     ------
@@ -173,9 +186,11 @@ def parse_spec(text: str, *, source: str = "<spec>", legacy: bool = False) -> Sw
     if not isinstance(runner_ref, str):
         raise TypeError(f"`sweep.runner` must be a string 'module:function', got {runner_ref!r}.")
     if legacy:
-        runner = _validate_params_v1 if runner_ref == DEFAULT_RUNNER else None
-        validate = runner
+        validate = _validate_params_v1 if runner_ref == DEFAULT_RUNNER else None
+    elif read_only:
+        validate = run_one.validate if runner_ref in BUILTIN_RUNNERS else None
     else:
+        runner_ref = check_runner(runner_ref, allow_any=allow_runner)
         validate = getattr(resolve_runner(runner_ref), "validate", None)
     name = str(head.get("name", ""))
 
@@ -363,7 +378,8 @@ class SweepSummary:
 
 def run_sweep(spec, out, *, workers: int | None = None, scheduler: str | None = None,
               resume: bool = False, retry_failed: bool = False, threads: int | None = None,
-              max_retries: int = 2, runner=None, progress: bool = False, log=None) -> SweepSummary:
+              max_retries: int = 2, runner=None, progress: bool = False, log=None,
+              allow_runner: bool = False) -> SweepSummary:
     """Run (or resume) a sweep into the store at ``out``.
 
     Parameters
@@ -389,6 +405,9 @@ def run_sweep(spec, out, *, workers: int | None = None, scheduler: str | None = 
         Worker deaths a run may suffer before it is recorded as failed.
     runner : callable, optional
         Override the spec's runner (must be importable by the workers).
+    allow_runner : bool, default False
+        Let the spec name any ``module:function`` runner, not only the allowed ones (a runner is
+        code: only for specs you trust).
     progress : bool, default False
         Progress line on stderr.
     log : callable, optional
@@ -414,7 +433,7 @@ def run_sweep(spec, out, *, workers: int | None = None, scheduler: str | None = 
             raise ValueError(f"{store.root} holds a sweep of format {fmt!r}, written by an earlier ntkcheck; "
                              f"this version reads it (sweep-status, sweep-report, sweep-status --show) but "
                              f"cannot continue it. Use another --out.")
-    sweep = spec if isinstance(spec, Sweep) else load_spec(spec)
+    sweep = spec if isinstance(spec, Sweep) else load_spec(spec, allow_runner=allow_runner)
     runner_ref = runner if runner is not None else sweep.runner
     fn = resolve_runner(runner_ref)
     max_retries = check_int(max_retries, "max_retries", min_val=0)
@@ -438,6 +457,7 @@ def run_sweep(spec, out, *, workers: int | None = None, scheduler: str | None = 
         meta = {**ident, "format": SWEEP_FORMAT, "created": time.time(), "launches": []}
     store.create_dirs()
     store.write_spec(sweep.text)
+    store.write_tasks([t.run_id for t in sweep.tasks])
     store.clean_temporary()
     scan = store.scan(quarantine=True)
     if scan.corrupt:
@@ -490,13 +510,14 @@ def sweep_status(out) -> SweepSummary:
     """Counts of the sweep in ``out`` against its ``spec.toml`` (corrupt records count as pending)."""
     store = Store(out)
     meta = store.read_meta()
-    sweep = load_spec(store.spec_path, legacy=meta.get("format") != SWEEP_FORMAT)
+    sweep = load_spec(store.spec_path, legacy=meta.get("format") != SWEEP_FORMAT, read_only=True)
+    ids = None if sweep.runner in BUILTIN_RUNNERS or meta.get("format") != SWEEP_FORMAT else store.read_tasks()
     scan = store.scan()
-    return _summarise(sweep, scan.records, len(scan.corrupt))
+    return _summarise(sweep, scan.records, len(scan.corrupt), ids=ids)
 
 
-def _summarise(sweep: Sweep, records: dict, corrupt: int, *, ran: int = 0, elapsed: float = 0.0):
-    ids = {t.run_id for t in sweep.tasks}
+def _summarise(sweep: Sweep, records: dict, corrupt: int, *, ran: int = 0, elapsed: float = 0.0, ids=None):
+    ids = {t.run_id for t in sweep.tasks} if ids is None else set(ids)
     mine = [records[i] for i in ids if i in records]
     failures = tuple(sorted((r for r in mine if r["status"] == "failed"), key=lambda r: r["run_id"]))
     done = sum(r["status"] == "ok" for r in mine)

@@ -110,7 +110,8 @@ eta = 0.1
     ("[sweep]\nseed = 1\n[grid]\np = [1, 2]\n[fixed]\nscheme = 'dropout'\n", r"fixes `p` = 1, got p=2"),
     ("[sweep]\nseed = 1\n[[points]]\nm = 64\n[[points]]\nm = 64\n", r"repeats the configuration"),
     ("[sweep]\nseed = 1\nrunner = 'nope'\n", r"must look like 'module:function'"),
-    ("[sweep]\nseed = 1\nrunner = 'ntkcheck.sweep:nothing'\n", r"cannot be imported"),
+    ("[sweep]\nseed = 1\nrunner = 'ntkcheck.sweep:nothing'\n", r"is not an allowed runner"),
+    ("[sweep]\nseed = 1\nrunner = 'subprocess:Popen'\n", r"not an allowed runner.*--allow-runner"),
     ("[sweep\nseed = 1\n", r"not valid TOML"),
 ])
 def test_spec_errors_name_the_field(text, match):
@@ -355,3 +356,47 @@ def test_format_1_stores_stay_readable(tmp_path, capsys):
     assert z["loss"].tolist() == rec["result"]["loss"]
     with pytest.raises(ValueError, match="cannot continue it"):
         run_sweep(out / "spec.toml", out, workers=0, resume=True)
+
+
+def test_runners_are_code_a_spec_names_only_allowed_ones(tmp_path, capsys, monkeypatch):
+    """`runner = "subprocess:Popen"` is refused before anything is imported or run; --allow-runner opts in;
+    reading a store never imports its runner."""
+    import sys
+
+    spec = tmp_path / "evil.toml"
+    spec.write_text('[sweep]\nseed = 1\nrunner = "tests.test_sweep_failures:toy_runner"\n[fixed]\nx = 1.0\n')
+    sys.modules.pop("tests.test_sweep_failures", None)
+    with pytest.raises(ValueError, match="is not an allowed runner"):
+        run_sweep(spec, tmp_path / "out", workers=0)
+    assert "tests.test_sweep_failures" not in sys.modules and not (tmp_path / "out").exists()
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "o2"), "--workers", "0", "--quiet"]) == 2
+    assert "--allow-runner" in capsys.readouterr().err
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "o3"), "--workers", "0", "--quiet",
+                 "--allow-runner"]) == 0
+    # reading the store does not import the runner (its run ids come from tasks.txt)
+    sys.modules.pop("tests.test_sweep_failures", None)
+    import ntkcheck._sweep_exec as ex
+    import ntkcheck.sweep as sweep_mod
+
+    def boom(ref):
+        raise AssertionError(f"reading a store imported its runner {ref!r}")
+
+    monkeypatch.setattr(ex, "resolve_runner", boom)
+    monkeypatch.setattr(sweep_mod, "resolve_runner", boom)
+    capsys.readouterr()
+    assert main(["sweep-status", str(tmp_path / "o3")]) == 0
+    assert "done     1" in capsys.readouterr().out
+    assert main(["sweep-report", str(tmp_path / "o3"), "--formats", "png"]) == 0
+    assert "tests.test_sweep_failures" not in sys.modules
+
+
+def test_entry_point_runners_are_allowed(monkeypatch):
+    import importlib.metadata
+
+    import ntkcheck._sweep_exec as ex
+
+    ep = importlib.metadata.EntryPoint(name="toy", value="tests.test_sweep_failures:toy_runner",
+                                       group="ntkcheck.runners")
+    monkeypatch.setattr(ex.importlib.metadata, "entry_points", lambda group: [ep] if group == "ntkcheck.runners" else [])
+    sw = parse_spec('[sweep]\nseed = 1\nrunner = "toy"\n[fixed]\nx = 1.0\n')
+    assert sw.runner == "tests.test_sweep_failures:toy_runner"

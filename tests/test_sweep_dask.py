@@ -157,8 +157,8 @@ def test_dask_worker_death_is_retried(tmp_path):
     points = [{"x": i, "die": "once" if i == 1 else "", "marker_dir": str(tmp_path)} for i in range(4)]
     spec = _spec(tmp_path, "dying_runner", points)
     with _cluster(tmp_path, nanny=True) as address:
-        s = run_sweep(spec, tmp_path / "dask", scheduler=address)
+        s = run_sweep(spec, tmp_path / "dask", scheduler=address, allow_runner=True)
     assert (tmp_path / "died-1").exists()
     assert (s.done, s.failed, s.pending) == (4, 0, 0)
-    run_sweep(spec, tmp_path / "ref", workers=0)
+    run_sweep(spec, tmp_path / "ref", workers=0, allow_runner=True)
     assert _results(tmp_path / "dask") == _results(tmp_path / "ref")

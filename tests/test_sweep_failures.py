@@ -89,7 +89,7 @@ def _live_group_members(pgid):
 
 
 def _start_sweep(args):
-    return subprocess.Popen([sys.executable, "-m", "ntkcheck.cli", "sweep", *map(str, args)], cwd=ROOT,
+    return subprocess.Popen([sys.executable, "-m", "ntkcheck.cli", "sweep", *map(str, args), "--allow-runner"], cwd=ROOT,
                             env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)
 
@@ -121,7 +121,7 @@ def test_failing_run_is_recorded_and_does_not_stop_the_sweep(tmp_path, capsys):
     points = [{"x": i, "fail": i == 2} for i in range(6)]
     spec = _spec(tmp_path, "toy_runner", points)
     out = tmp_path / "out"
-    s = run_sweep(spec, out, workers=2)
+    s = run_sweep(spec, out, workers=2, allow_runner=True)
     assert (s.done, s.failed, s.pending) == (5, 1, 0)
     bad = [r for r in _records(out).values() if r["status"] == "failed"]
     assert len(bad) == 1 and bad[0]["params"]["x"] == 2 and bad[0]["result"] is None
@@ -132,15 +132,15 @@ def test_failing_run_is_recorded_and_does_not_stop_the_sweep(tmp_path, capsys):
     assert main(["sweep-status", str(out)]) == 1
     text = capsys.readouterr().out
     assert "failed   1" in text and "ValueError: run asked to fail (x=2)" in text
-    assert run_sweep(spec, out, workers=0, resume=True).ran == 0  # failed runs are finished
-    again = run_sweep(spec, out, workers=0, resume=True, retry_failed=True)
+    assert run_sweep(spec, out, workers=0, resume=True, allow_runner=True).ran == 0  # failed runs are finished
+    again = run_sweep(spec, out, workers=0, resume=True, retry_failed=True, allow_runner=True)
     assert again.ran == 1 and again.failed == 1
 
 
 def test_non_serialisable_result_is_a_failure(tmp_path):
     spec = _spec(tmp_path, "toy_runner", [{"x": 1.5}])
     s = run_sweep(spec, tmp_path / "out", workers=0,
-                  runner="tests.test_sweep_failures:_bad_result_runner")
+                  runner="tests.test_sweep_failures:_bad_result_runner", allow_runner=True)
     assert s.failed == 1
     assert "not JSON serializable" in s.failures[0]["error"]["message"]
 
@@ -155,21 +155,21 @@ def _bad_result_runner(params, seed):
 def test_worker_death_is_retried_with_identical_result(tmp_path):
     points = [{"x": i, "die": "once" if i == 3 else "", "marker_dir": str(tmp_path)} for i in range(6)]
     spec = _spec(tmp_path, "dying_runner", points)
-    s = run_sweep(spec, tmp_path / "out", workers=2)
+    s = run_sweep(spec, tmp_path / "out", workers=2, allow_runner=True)
     assert (s.done, s.failed, s.pending) == (6, 0, 0)
     assert (tmp_path / "died-3").exists()  # the worker really died once
     recs = _records(tmp_path / "out")
     retried = [r for r in recs.values() if r["params"]["x"] == 3][0]
     assert retried["attempts"] >= 2
     ref = tmp_path / "ref"
-    run_sweep(spec, ref, workers=0)  # the marker exists now: nobody dies
+    run_sweep(spec, ref, workers=0, allow_runner=True)  # the marker exists now: nobody dies
     assert _results(tmp_path / "out") == _results(ref)
 
 
 def test_run_that_always_kills_its_worker_is_failed_others_finish(tmp_path):
     points = [{"x": i, "die": "always" if i == 1 else "", "marker_dir": str(tmp_path)} for i in range(5)]
     spec = _spec(tmp_path, "dying_runner", points)
-    s = run_sweep(spec, tmp_path / "out", workers=2, max_retries=1)
+    s = run_sweep(spec, tmp_path / "out", workers=2, max_retries=1, allow_runner=True)
     assert (s.done, s.failed, s.pending) == (4, 1, 0)
     err = s.failures[0]["error"]
     assert s.failures[0]["params"]["x"] == 1 and err["type"] == "WorkerDied"
@@ -213,7 +213,7 @@ def test_sigkill_part_way_then_resume_gives_every_run_once(tmp_path):
     assert len(names) == 24 and all(n.endswith(".json") for n in names)  # once each, no temp files
     assert len(list((out / "quarantine").iterdir())) == 1
     ref = tmp_path / "ref"
-    run_sweep(spec, ref, workers=0)
+    run_sweep(spec, ref, workers=0, allow_runner=True)
     assert _results(out) == _results(ref)
     assert all(r["status"] == "ok" for r in _records(out).values())
 
@@ -237,5 +237,5 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(tmp_path):
         _cleanup(proc)
     done = _records(out)
     assert 2 <= len(done) < 16 and all(r["status"] == "ok" for r in done.values())
-    s = run_sweep(spec, out, workers=2, resume=True)
+    s = run_sweep(spec, out, workers=2, resume=True, allow_runner=True)
     assert s.ran == 16 - len(done) and s.done == 16

@@ -42,6 +42,10 @@ def add_parser(subparsers) -> None:
                    help="BLAS/training threads per run (default cpus // workers; 1 on Dask)")
     p.add_argument("--max-retries", type=int, default=2,
                    help="worker deaths a run may cause before it is recorded as failed (default 2)")
+    p.add_argument("--allow-runner", action="store_true",
+                   help="let the spec name any 'module:function' runner (runners are code that will be "
+                        "imported and run: only for specs you trust). Without it only the built-in runner "
+                        "and runners installed under the entry-point group 'ntkcheck.runners' are allowed.")
     p.add_argument("--quiet", action="store_true", help="no progress or messages on stderr")
     p.set_defaults(func=_sweep)
 
@@ -75,7 +79,8 @@ def _sweep(args) -> int:
     try:
         summary = run_sweep(args.spec, args.out, workers=args.workers, scheduler=args.scheduler,
                             resume=args.resume, retry_failed=args.retry_failed, threads=args.threads,
-                            max_retries=args.max_retries, progress=not args.quiet, log=log)
+                            max_retries=args.max_retries, progress=not args.quiet, log=log,
+                            allow_runner=args.allow_runner)
     except ImportError as exc:
         print(f"ntkcheck sweep: error: {exc}", file=sys.stderr)
         return 2
