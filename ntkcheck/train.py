@@ -55,11 +55,14 @@ from .eigen import min_eigenvalue
 from .network import Network
 from .ntk import ntk_finite
 
-__all__ = ["train", "TrainResult", "Trajectory", "RECORD_ITEMS"]
+__all__ = ["train", "TrainResult", "Trajectory", "RECORD_ITEMS", "DIVERGENCE_FACTOR"]
 
 #: Optional (costly) trajectory items; the cheap ones are always recorded.
 RECORD_ITEMS = RECORD_PRESETS["full"]
 _REFRESH = 100  # recompute f(W_k, X) exactly every this many global steps
+#: Training has diverged once the tracked loss exceeds this multiple of ``max(L_0, ‖y‖²)`` (a
+#: loss that has grown a million-fold is not converging; stopping early keeps it finite).
+DIVERGENCE_FACTOR = 1e6
 
 
 @dataclass(frozen=True, eq=False)
@@ -228,9 +231,10 @@ def train(
     Returns
     -------
     TrainResult
-        ``status`` is ``"completed"``, ``"diverged"`` (non-finite loss or weights; the run
-        stops after recording that global step and a :class:`~ntkcheck.NumericalWarning` is
-        issued) or ``"interrupted"`` (KeyboardInterrupt; the global steps completed so far).
+        ``status`` is ``"completed"``, ``"diverged"`` (non-finite loss or weights, or a loss above
+        :data:`DIVERGENCE_FACTOR` times ``max(L_0, ‖y‖²)``; the run stops after recording that
+        global step and a :class:`~ntkcheck.NumericalWarning` is issued) or ``"interrupted"``
+        (KeyboardInterrupt; the global steps completed so far).
 
     Raises
     ------
@@ -295,6 +299,7 @@ def train(
         with threadpool_limits(limits=1, user_api="blas"), np.errstate(all="ignore"):
             Sf = eng.init_state(W)
             rec.start(y, xi * Sf / eng.sqrt_m, eng, lam_fn(W, m) if "lam_min_full" in items else None)
+            loss_scale = max(float(rec.loss[0]), float(y @ y), np.finfo(float).tiny)
             for k in range(K):
                 Mk = masks[k] if masks is not None else (
                     np.ones((1, m), dtype=bool) if scheme == "gd" else _draw_step(gen.spawn(1)[0], m, p, kind, xi)
@@ -306,11 +311,14 @@ def train(
                     eng.commit(out)
                     Sf = Sf_new
                     rec.step(k, out, y, xi * Sf / eng.sqrt_m, eng)
-                if not out["finite"] or not np.isfinite(rec.loss[k + 1]):
+                if (not out["finite"] or not np.isfinite(rec.loss[k + 1])
+                        or rec.loss[k + 1] > DIVERGENCE_FACTOR * loss_scale):
                     status = "diverged"
+                    why = ("became non-finite" if not out["finite"] or not np.isfinite(rec.loss[k + 1]) else
+                           f"exceeded {DIVERGENCE_FACTOR:g} x max(L_0, ||y||^2) = {DIVERGENCE_FACTOR * loss_scale:.3g}")
                     message = (
-                        f"training diverged at global step {k + 1}: the loss or the weights became "
-                        f"non-finite (L={rec.loss[k + 1]!r}); eta={eta!r} is probably too large. "
+                        f"training diverged at global step {k + 1}: the loss or the weights {why} "
+                        f"(L={rec.loss[k + 1]!r}); eta={eta!r} is probably too large. "
                         f"The trajectory up to and including that step is returned."
                     )
                     warnings.warn(message, NumericalWarning, stacklevel=2)
