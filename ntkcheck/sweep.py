@@ -53,6 +53,8 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import math
+import re
 import os
 import socket
 import time
@@ -86,13 +88,17 @@ except ModuleNotFoundError:  # pragma: no cover
 
 __all__ = ["Sweep", "Task", "SweepSummary", "load_spec", "parse_spec", "derive_seed", "run_id_of",
            "run_one", "validate_params", "DEFAULT_RUNNER", "SWEEP_FORMAT", "resolve_runner",
-           "execute", "run_sweep", "sweep_status", "replay_config", "find_record"]
+           "execute", "run_sweep", "sweep_status", "replay_config", "find_record", "check_scheduler", "MAX_RUNS"]
 
 #: The runner used when the spec names none.
 DEFAULT_RUNNER = "ntkcheck.sweep:run_one"
 
 #: Format of a store's ``sweep.json`` written by this version (format 1 stores are read, not resumed).
 SWEEP_FORMAT = "ntkcheck.sweep/2"
+#: A spec that expands to more runs than this is refused unless the caller raises the cap
+#: (``--max-runs N``): the count is taken before anything is expanded in memory.
+MAX_RUNS = 100_000
+_SCHEDULER_RE = re.compile(r"^(tcp|tls|ws|wss|ucx|inproc)://[A-Za-z0-9_.\-\[\]:]+$")
 _SPEC_KEYS = {"sweep", "fixed", "grid", "points"}
 _SWEEP_KEYS = {"seed", "seeds", "runner", "name"}
 
@@ -130,18 +136,20 @@ class Sweep:
 # ----------------------------------------------------------------------------- spec
 
 
-def load_spec(path, *, legacy: bool = False, allow_runner: bool = False, read_only: bool = False) -> Sweep:
+def load_spec(path, *, legacy: bool = False, allow_runner: bool = False, read_only: bool = False,
+              max_runs: int | None = MAX_RUNS) -> Sweep:
     """Read and expand the sweep specification at ``path`` (see :func:`parse_spec`)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise FileNotFoundError(f"sweep spec {str(path)!r} does not exist.") from None
-    return parse_spec(text, source=str(path), legacy=legacy, allow_runner=allow_runner, read_only=read_only)
+    return parse_spec(text, source=str(path), legacy=legacy, allow_runner=allow_runner, read_only=read_only,
+                      max_runs=max_runs)
 
 
 def parse_spec(text: str, *, source: str = "<spec>", legacy: bool = False, allow_runner: bool = False,
-               read_only: bool = False) -> Sweep:
+               read_only: bool = False, max_runs: int | None = MAX_RUNS) -> Sweep:
     """Parse and expand a TOML sweep specification; validate every configuration.
 
     The spec's runner must be allowed (:func:`ntkcheck._sweep_exec.check_runner`; any
@@ -149,7 +157,8 @@ def parse_spec(text: str, *, source: str = "<spec>", legacy: bool = False, allow
     parameters.  ``read_only=True`` reads a store's spec without importing anything but the
     built-in runner: the configurations of another runner are then left as written (their
     run ids come from the store's task list).  ``legacy=True`` reads the spec of a format-1 store
-    (ntkcheck 0.1's default-runner parameters), to count and replay its runs.
+    (ntkcheck 0.1's default-runner parameters), to count and replay its runs.  The runs are
+    counted before anything is expanded; more than ``max_runs`` (None: no cap) is an error.
 
     Raises
     ------
@@ -181,7 +190,7 @@ def parse_spec(text: str, *, source: str = "<spec>", legacy: bool = False, allow
         if len(set(replicates)) != len(replicates):
             raise ValueError(f"`sweep.seeds` must not repeat a label, got {list(replicates)}.")
     else:
-        replicates = tuple(range(check_int(seeds, "sweep.seeds", min_val=1)))
+        replicates = range(check_int(seeds, "sweep.seeds", min_val=1))  # a range: nothing expanded yet
     runner_ref = head.get("runner", DEFAULT_RUNNER)
     if not isinstance(runner_ref, str):
         raise TypeError(f"`sweep.runner` must be a string 'module:function', got {runner_ref!r}.")
@@ -198,6 +207,16 @@ def parse_spec(text: str, *, source: str = "<spec>", legacy: bool = False, allow
     raw = []  # (where, params)
     grids = spec.get("grid")
     grids = [] if grids is None else grids if isinstance(grids, list) else [grids]
+    points = spec.get("points", []) or []
+    sizes = [math.prod(len(v) if isinstance(v, list) else 1 for v in g.values()) if isinstance(g, dict) else 1
+             for g in grids]
+    total = (sum(sizes) + (len(points) if isinstance(points, list) else 1) or 1) * len(replicates)
+    if max_runs is not None and total > max_runs:
+        raise ValueError(f"{source}: the spec expands to {total:,} runs ({' + '.join(map(str, sizes)) or 0} grid "
+                         f"configuration(s) + {len(points) if isinstance(points, list) else 1} point(s), x "
+                         f"{len(replicates):,} replicate(s)), above the cap of {max_runs:,}. Pass --max-runs "
+                         f"{total} (max_runs={total}) to run it anyway.")
+    replicates = tuple(replicates)
     for gi, grid in enumerate(grids):
         label = "grid" if len(grids) == 1 else f"grid[{gi}]"
         grid = _table(grid, label)
@@ -210,7 +229,7 @@ def parse_spec(text: str, *, source: str = "<spec>", legacy: bool = False, allow
         for combo in itertools.product(*(grid[k] for k in keys)):
             point = dict(zip(keys, combo))
             raw.append((f"[{label}] combination {point}", {**fixed, **point}))
-    for pi, point in enumerate(spec.get("points", []) or []):
+    for pi, point in enumerate(points):
         point = _table(point, f"points[{pi}]")
         raw.append((f"[[points]] entry {pi}", {**fixed, **point}))
     if not raw:
@@ -379,7 +398,7 @@ class SweepSummary:
 def run_sweep(spec, out, *, workers: int | None = None, scheduler: str | None = None,
               resume: bool = False, retry_failed: bool = False, threads: int | None = None,
               max_retries: int = 2, runner=None, progress: bool = False, log=None,
-              allow_runner: bool = False) -> SweepSummary:
+              allow_runner: bool = False, max_runs: int | None = MAX_RUNS) -> SweepSummary:
     """Run (or resume) a sweep into the store at ``out``.
 
     Parameters
@@ -405,6 +424,8 @@ def run_sweep(spec, out, *, workers: int | None = None, scheduler: str | None = 
         Worker deaths a run may suffer before it is recorded as failed.
     runner : callable, optional
         Override the spec's runner (must be importable by the workers).
+    max_runs : int or None, default MAX_RUNS
+        Refuse a spec that expands to more runs (counted before expansion); None: no cap.
     allow_runner : bool, default False
         Let the spec name any ``module:function`` runner, not only the allowed ones (a runner is
         code: only for specs you trust).
@@ -426,6 +447,8 @@ def run_sweep(spec, out, *, workers: int | None = None, scheduler: str | None = 
     """
     t_start = time.time()
     log = log or (lambda msg: None)
+    if scheduler is not None:
+        check_scheduler(scheduler)
     store = Store(out)
     if store.exists():
         fmt = store.read_meta().get("format")
@@ -433,7 +456,7 @@ def run_sweep(spec, out, *, workers: int | None = None, scheduler: str | None = 
             raise ValueError(f"{store.root} holds a sweep of format {fmt!r}, written by an earlier ntkcheck; "
                              f"this version reads it (sweep-status, sweep-report, sweep-status --show) but "
                              f"cannot continue it. Use another --out.")
-    sweep = spec if isinstance(spec, Sweep) else load_spec(spec, allow_runner=allow_runner)
+    sweep = spec if isinstance(spec, Sweep) else load_spec(spec, allow_runner=allow_runner, max_runs=max_runs)
     runner_ref = runner if runner is not None else sweep.runner
     fn = resolve_runner(runner_ref)
     max_retries = check_int(max_retries, "max_retries", min_val=0)
@@ -504,6 +527,15 @@ def run_sweep(spec, out, *, workers: int | None = None, scheduler: str | None = 
     log(f"done {summary.done}, failed {summary.failed}, pending {summary.pending} "
         f"({summary.ran} run(s) in {summary.elapsed:.1f} s)")
     return summary
+
+
+def check_scheduler(address) -> str:
+    """A Dask scheduler address ``scheme://host[:port]`` (tcp, tls, ws, wss, ucx, inproc), checked
+    before connecting (a malformed address would otherwise be retried until a timeout)."""
+    if not isinstance(address, str) or not _SCHEDULER_RE.match(address.strip()):
+        raise ValueError(f"`--scheduler` must be a Dask scheduler address like tcp://127.0.0.1:8786, "
+                         f"got {address!r}.")
+    return address.strip()
 
 
 def sweep_status(out) -> SweepSummary:

@@ -41,3 +41,13 @@ def test_run_bad_arguments_exit_2(tmp_path, capsys):
     (tmp_path / "bad.toml").write_text("nope = 1\n")
     assert main(["run", "--config", str(tmp_path / "bad.toml")]) == 2
     assert "unknown key(s) ['nope']" in capsys.readouterr().err
+
+
+def test_run_that_diverges_exits_1_and_says_so(tmp_path, capsys):
+    out = tmp_path / "r"
+    code = main(["run", "sphere:n=10,d=3,seed=0", "--scheme", "gd", "--eta", "20", "--steps", "200", "--width", "20",
+                 "--seeds", "1", "--identity-samples", "0", "--no-plots", "--quiet", "--out", str(out)])
+    assert code == 1
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["seeds"][0]["status"] == "diverged" and rep["seeds"][0]["steps"] < 200
+    assert "diverged" in rep["seeds"][0]["message"]

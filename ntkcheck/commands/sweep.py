@@ -46,6 +46,9 @@ def add_parser(subparsers) -> None:
                    help="let the spec name any 'module:function' runner (runners are code that will be "
                         "imported and run: only for specs you trust). Without it only the built-in runner "
                         "and runners installed under the entry-point group 'ntkcheck.runners' are allowed.")
+    p.add_argument("--max-runs", type=int, default=None, metavar="N",
+                   help="refuse specs that expand to more than N runs (default 100000; counted before "
+                        "anything is expanded)")
     p.add_argument("--quiet", action="store_true", help="no progress or messages on stderr")
     p.set_defaults(func=_sweep)
 
@@ -80,7 +83,8 @@ def _sweep(args) -> int:
         summary = run_sweep(args.spec, args.out, workers=args.workers, scheduler=args.scheduler,
                             resume=args.resume, retry_failed=args.retry_failed, threads=args.threads,
                             max_retries=args.max_retries, progress=not args.quiet, log=log,
-                            allow_runner=args.allow_runner)
+                            allow_runner=args.allow_runner,
+                            **({} if args.max_runs is None else {"max_runs": args.max_runs}))
     except ImportError as exc:
         print(f"ntkcheck sweep: error: {exc}", file=sys.stderr)
         return 2
