@@ -38,6 +38,7 @@ from . import __version__
 from . import plotting
 from ._io import atomic_write
 from ._json import json_text, jsonable, toml_value
+from ._outdir import claim_output_dir
 from ._params import ALIASES, RUN_PARAMS, canonical_params, parse_seeds
 from ._progress import Progress
 from .assumptions import check_assumptions
@@ -179,7 +180,7 @@ class ExperimentResult:
 
 
 def run_experiment(config: RunConfig, *, out=None, progress: bool = False, data: Dataset | None = None,
-                   plots: bool = True) -> ExperimentResult:
+                   plots: bool = True, force: bool = False) -> ExperimentResult:
     """Run every seed of ``config``; write the results folder ``out`` if given.
 
     Parameters
@@ -193,6 +194,10 @@ def run_experiment(config: RunConfig, *, out=None, progress: bool = False, data:
         Use these data instead of loading ``config.data``.
     plots : bool, default True
         Write the figures (PNG and PDF) and the HTML/Markdown report.
+    force : bool, default False
+        Replace an earlier ``ntkcheck run`` output in ``out`` (its files are removed first). A
+        folder holding files ntkcheck did not write is always refused
+        (:func:`ntkcheck._outdir.claim_output_dir`).
 
     Returns
     -------
@@ -208,8 +213,7 @@ def run_experiment(config: RunConfig, *, out=None, progress: bool = False, data:
             data.X, data.y, label_bound=max(1.0, float(np.abs(data.y).max()))))
     rs = resolve(cfg.params, ctx)
     if out is not None:
-        out = os.fspath(out)
-        os.makedirs(out, exist_ok=True)
+        out = os.fspath(claim_output_dir(out, kind="run", force=force))
         _write_config(cfg, ctx, rs, out)
     done, partial, status = [], [], "completed"
     bar = Progress(len(cfg.seeds), "run", enabled=progress)

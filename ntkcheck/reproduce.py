@@ -51,6 +51,7 @@ from scipy.stats import spearmanr
 from . import plotting
 from ._io import atomic_write
 from ._json import json_text, jsonable, toml_value
+from ._outdir import claim_output_dir
 from ._params import canonical_params
 from ._progress import Progress
 from .aggregate import heatmap
@@ -150,7 +151,7 @@ def liao2022_spec(S: dict, data: str, lam_max: float, *, name: str = "liao2022")
 
 def reproduce_liao2022(out, *, quick: bool = False, progress: bool = True, sizes: dict | None = None,
                        data: str | None = None, workers: int | None = None, scheduler: str | None = None,
-                       resume: bool = False, threads: int | None = None, log=None) -> dict:
+                       resume: bool = False, force: bool = False, threads: int | None = None, log=None) -> dict:
     """Run the LK22 Fig. 2 analogues, write figures and a summary into ``out``; return it.
 
     Parameters
@@ -174,6 +175,9 @@ def reproduce_liao2022(out, *, quick: bool = False, progress: bool = True, sizes
         Address of a Dask scheduler instead (``tcp://host:port``).
     resume : bool, default False
         Continue a reproduction in ``out`` whose runs were interrupted: finished runs are kept.
+    force : bool, default False
+        Replace an earlier reproduction in ``out`` (its files are removed first). A folder
+        holding files ntkcheck did not write is always refused.
     threads : int, optional
         Threads per run (default: CPUs // workers).
     log : callable, optional
@@ -199,6 +203,7 @@ def reproduce_liao2022(out, *, quick: bool = False, progress: bool = True, sizes
                    size="quick" if quick else "default", sizes=S, data=ctx.dataset.describe(),
                    lambda_0=rep.lam0_hat, lambda_max=rep.lam_max, store="store", runs=len(sweep.tasks),
                    claims=[], regimes=[], status="running")
+    claim_output_dir(out, kind="reproduce", force=force, resume=resume)
     os.makedirs(os.path.join(out, "figures"), exist_ok=True)
     os.makedirs(os.path.join(out, "data"), exist_ok=True)
     try:

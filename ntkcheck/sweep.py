@@ -100,6 +100,8 @@ SWEEP_FORMAT = "ntkcheck.sweep/2"
 MAX_RUNS = 100_000
 _SCHEDULER_RE = re.compile(r"^(tcp|tls|ws|wss|ucx|inproc)://[A-Za-z0-9_.\-\[\]:]+$")
 _SPEC_KEYS = {"sweep", "fixed", "grid", "points"}
+#: What a sweep store holds (a folder with anything else is not ours to write into).
+_STORE_ENTRIES = {"runs", "quarantine", "spec.toml", "sweep.json", "tasks.txt", "index.csv", "report"}
 _SWEEP_KEYS = {"seed", "seeds", "runner", "name"}
 
 
@@ -450,6 +452,11 @@ def run_sweep(spec, out, *, workers: int | None = None, scheduler: str | None = 
     if scheduler is not None:
         check_scheduler(scheduler)
     store = Store(out)
+    if not store.exists() and store.root.is_dir():
+        foreign = sorted(e.name for e in store.root.iterdir() if e.name not in _STORE_ENTRIES)
+        if foreign:
+            raise ValueError(f"--out {str(store.root)!r} holds files that are not a sweep store ({', '.join(foreign[:5])}); "
+                             "nothing was written. Choose a new or empty folder.")
     if store.exists():
         fmt = store.read_meta().get("format")
         if fmt != SWEEP_FORMAT:

@@ -146,8 +146,12 @@ def test_resume_after_sigkill_redoes_no_finished_run(tmp_path):
     after = {p.name: p.stat().st_mtime_ns for p in runs.glob("*.json")}
     assert all(after[k] == v for k, v in before.items())  # finished runs were not redone
     assert summary["runs_executed"] == summary["runs"] - len(before)
-    with pytest.raises(ValueError, match="pass --resume"):
+    with pytest.raises(ValueError, match="pass --force to replace it or --resume to continue it"):
         reproduce_liao2022(out, quick=True, progress=False, sizes=TINY, workers=0)
+    # --force replaces the earlier reproduction: every run is executed again, nothing stale stays
+    (out / "figures" / "stale.png").write_bytes(b"old")
+    again = reproduce_liao2022(out, quick=True, progress=False, sizes=TINY, workers=0, force=True)
+    assert again["runs_executed"] == again["runs"] and not (out / "figures" / "stale.png").exists()
 
 
 def test_sizes_are_declared():

@@ -40,6 +40,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--resume", action="store_true",
                    help="continue the reproduction in --out: finished runs are kept, the rest run")
     p.add_argument("--threads", type=int, default=None, help="threads per run (default cpus // workers)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an earlier reproduction in --out (its files are removed first; a folder with "
+                        "files ntkcheck did not write is always refused)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=run)
 
@@ -52,12 +55,15 @@ def run(args) -> int:
     from ..reproduce import reproduce_liao2022
     from ..report import fmt
 
+    if args.force and args.resume:
+        raise ValueError("give either --resume (continue the reproduction in --out) or --force (replace it), not both.")
     if args.scheduler is not None and args.workers is not None:
         raise ValueError("give either --workers (local processes) or --scheduler (Dask), not both.")
     out = args.out or os.path.join("results", args.paper)
     log = (lambda msg: None) if args.quiet else (lambda msg: print(f"ntkcheck reproduce: {msg}", file=sys.stderr))
     summary = reproduce_liao2022(out, quick=args.quick, progress=not args.quiet, data=args.data, workers=args.workers,
-                                 scheduler=args.scheduler, resume=args.resume, threads=args.threads, log=log)
+                                 scheduler=args.scheduler, resume=args.resume, force=args.force,
+                                 threads=args.threads, log=log)
     claims = list(summary["claims"])
     for c in list(claims):
         claims += c.get("extra_checks", [])

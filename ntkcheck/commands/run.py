@@ -58,6 +58,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--target", help="CSV label column")
     p.add_argument("--normalize", action="store_true", default=None, help="project rows onto the unit sphere")
     p.add_argument("--no-plots", action="store_true", help="skip figures and HTML/Markdown")
+    p.add_argument("--force", action="store_true",
+                   help="replace an earlier `ntkcheck run` output in --out (its files are removed first; a "
+                        "folder with files ntkcheck did not write is always refused)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=run)
 
@@ -77,7 +80,7 @@ def run(args) -> int:
     else:
         cfg = RunConfig(**{k: v for k, v in given.items() if v is not None})
     out = args.out or os.path.join("ntkcheck-out", "run")
-    res = run_experiment(cfg, out=out, progress=not args.quiet, plots=not args.no_plots)
+    res = run_experiment(cfg, out=out, progress=not args.quiet, plots=not args.no_plots, force=args.force)
     print(summary_text(res.report, out))
     if res.status == "interrupted":
         return 130
