@@ -19,7 +19,8 @@ User theorems come from TOML files through :func:`load` (a safe formula parser, 
 
 from . import symbols
 from ._reports import Bound, Claim, HypothesisCheck, HypothesisReport, HypothesisViolation
-from .parse import ParseError, load, loads, parse_expression
+from .loader import load, loads
+from .parse import ParseError, parse_expression
 from .registry import get, names, register
 from .theorem import CONFIDENCES, PROVENANCES, STANDARD_KEYS, MissingValueError, Theorem
 

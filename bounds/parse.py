@@ -1,4 +1,4 @@
-"""Safe formula parser and TOML loader for user theorems (:func:`load`, :func:`loads`).
+"""Safe formula parser for user theorems and command-line values (:func:`parse_expression`).
 
 Formulas are parsed with :func:`ast.parse` and the syntax tree is walked against a whitelist
 that builds SymPy objects directly.  Nothing is ever evaluated by Python (no ``eval``,
@@ -15,8 +15,26 @@ that builds SymPy objects directly.  Nothing is ever evaluated by Python (no ``e
 
 Everything else — attribute access, subscripts, lambdas, other calls, keyword arguments,
 strings, containers, ``//``, ``%``, bit operations, boolean operators — is rejected with a
-:class:`ParseError` that names the field (``expressions.width: ...``).  Sizes are bounded
-(formula length, nesting depth, bits of exact numbers) so a file cannot exhaust memory.
+:class:`ParseError` that names the field (``expressions.width: ...``).
+
+Sizes are bounded so that neither parsing nor later work on the result (``evaluate``,
+``solve_for``, printing) can exhaust time or memory.  SymPy never expands a power when it
+builds it, but :func:`sympy.solve` and exact evaluation do, so the limits apply to the
+expression as built, before anything is expanded:
+
+* :data:`MAX_LENGTH` characters per formula and :data:`MAX_DEPTH` levels of syntax nesting;
+* :data:`MAX_BITS` bits in the numerator and denominator of every exact number;
+* :data:`MAX_EXPONENT`: a power of a symbolic base with a numeric exponent ``p/q`` has
+  ``|p| <= 64``, also after SymPy combines powers (``(n**60)**2`` is ``n**120``), so
+  ``(n + m)**(10**6)`` is refused before anything is expanded;
+* :data:`MAX_NODES` nodes in the expression tree, counting repeated sub-expressions (names
+  of earlier expressions can otherwise double the size at every step), and
+  :data:`MAX_TREE_DEPTH` levels;
+* no exponential towers: the exponent of ``exp(...)`` or of a power with a symbolic exponent
+  may not itself contain such an exponential (``exp(exp(n))``, ``2**(2**n)``), whose values
+  outgrow any number format.
+
+The TOML loader of user theorem files is :mod:`bounds.loader`.
 """
 
 from __future__ import annotations
@@ -25,26 +43,27 @@ import ast
 import keyword
 import math
 import re
-from pathlib import Path
-from typing import Mapping, Union
+from typing import Mapping
 
 import sympy as sp
 from sympy.core.relational import Relational
 
-from . import symbols as _symbols
-from .theorem import CONFIDENCES, PROVENANCES, Theorem
+__all__ = ["ParseError", "parse_expression", "parse_hypothesis", "is_allowed_name",
+           "FUNCTIONS", "MAX_LENGTH", "MAX_DEPTH", "MAX_BITS", "MAX_EXPONENT", "MAX_NODES",
+           "MAX_TREE_DEPTH"]
 
-try:  # Python >= 3.11
-    import tomllib
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
-__all__ = ["ParseError", "parse_expression", "parse_hypothesis", "load", "loads",
-           "FUNCTIONS", "TOP_LEVEL_FIELDS"]
-
-MAX_LENGTH = 2000   # characters per formula
-MAX_DEPTH = 60      # nesting depth of the syntax tree
-MAX_BITS = 20000    # bits of numerator / denominator of any exact number
+#: Characters per formula.
+MAX_LENGTH = 2000
+#: Nesting depth of the syntax tree of one formula.
+MAX_DEPTH = 60
+#: Bits of the numerator / denominator of any exact number.
+MAX_BITS = 20000
+#: Largest ``|p|`` of a numeric exponent ``p/q`` on a symbolic base.
+MAX_EXPONENT = 64
+#: Nodes of an expression tree, repeated sub-expressions counted each time.
+MAX_NODES = 20000
+#: Depth of an expression tree.
+MAX_TREE_DEPTH = 200
 
 #: Whitelisted functions: name -> (SymPy function, min args, max args or None).
 FUNCTIONS = {
@@ -72,14 +91,20 @@ _REFUSED = {
     ast.JoinedStr: "f-strings", ast.Await: "await", ast.Yield: "yield",
 }
 
-#: Fields of a theorem TOML file.
-TOP_LEVEL_FIELDS = ("name", "citation", "provenance", "confidence", "notes", "hypotheses",
-                    "symbols", "constants", "expressions")
-_REQUIRED = ("name", "citation", "provenance", "confidence", "expressions")
-
-
 class ParseError(ValueError):
     """A theorem file or formula is malformed or uses something outside the whitelist."""
+
+
+def is_allowed_name(name: str) -> bool:
+    """True if `name` may be declared in a theorem file (an identifier, not reserved).
+
+    Examples
+    --------
+    >>> is_allowed_name("c_width"), is_allowed_name("log"), is_allowed_name("__class__")
+    (True, False, False)
+    """
+    return (isinstance(name, str) and bool(_IDENTIFIER.match(name))
+            and not keyword.iskeyword(name) and name not in _RESERVED)
 
 
 def parse_expression(text: str, names: Mapping[str, sp.Expr], *,
@@ -147,16 +172,21 @@ class _Builder:
         except (ValueError, RecursionError, MemoryError) as exc:
             self.fail(f"cannot parse ({type(exc).__name__})")
         body = tree.body
-        if relational:
-            if not isinstance(body, ast.Compare):
-                self.fail("a hypothesis must be a comparison such as `m >= width`")
-            return self.compare(body)
-        if isinstance(body, ast.Compare):
+        if relational and not isinstance(body, ast.Compare):
+            self.fail("a hypothesis must be a comparison such as `m >= width`")
+        if not relational and isinstance(body, ast.Compare):
             self.fail("comparisons are only allowed in hypotheses")
-        return self.expr(body, 0)
+        try:
+            return self.compare(body) if relational else self.measured(self.expr(body, 0))
+        except ParseError:
+            raise
+        except (ArithmeticError, RecursionError, TypeError, ValueError) as exc:
+            # SymPy evaluates numbers as it builds; whatever it trips on, the formula is at fault
+            self.fail(f"cannot build the formula ({type(exc).__name__}: {_short(str(exc))})")
 
     def compare(self, node: ast.Compare) -> tuple:
-        sides = [self.expr(node.left, 1)] + [self.expr(c, 1) for c in node.comparators]
+        sides = [self.measured(self.expr(node.left, 1))]
+        sides += [self.measured(self.expr(c, 1)) for c in node.comparators]
         out = []
         for i, op in enumerate(node.ops):
             rel = _COMPARE.get(type(op))
@@ -166,7 +196,10 @@ class _Builder:
             lhs, rhs = sides[i], sides[i + 1]
             if not (lhs.free_symbols or rhs.free_symbols):
                 self.fail("a hypothesis must involve declared symbols")
-            value = rel(lhs, rhs)
+            try:
+                value = rel(lhs, rhs)
+            except TypeError as exc:  # SymPy refuses to order non-real numbers
+                self.fail(f"cannot compare `{_short(lhs)}` with `{_short(rhs)}` ({exc})")
             if value is sp.false:
                 self.fail(f"`{lhs} {_OP_TEXT[type(op)]} {rhs}` contradicts the declared "
                           f"assumptions")
@@ -253,166 +286,130 @@ class _Builder:
                 self.fail(f"number too large (more than {MAX_BITS} bits)")
             if base == 0 and exponent.is_negative:
                 self.fail("division by zero")
+        elif base.free_symbols and exponent.is_Rational and abs(exponent.p) > MAX_EXPONENT:
+            self.fail(_exponent_problem(base, exponent))
         return base**exponent
 
     def checked(self, value: sp.Expr) -> sp.Expr:
-        for number in value.atoms(sp.Rational):
-            if max(int(number.p).bit_length(), int(number.q).bit_length()) > MAX_BITS:
+        """Refuse huge or undefined numbers made by the last operation.
+
+        The operands were checked already, so only the top two levels of `value` (where
+        SymPy puts new coefficients and combined exponents) are looked at; the whole tree
+        is checked once per formula by :meth:`measured`.
+        """
+        for node in _top_nodes(value):
+            if node in _UNDEFINED:
+                self.fail("the formula is undefined or infinite")
+            if node.is_Rational and _bits(node) > MAX_BITS:
                 self.fail(f"number too large (more than {MAX_BITS} bits)")
-        if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
-            self.fail("the formula is undefined or infinite")
+        if value.is_number and not value.is_Rational and _too_large(value):
+            # SymPy takes the exact integer part of numbers inside floor(), ceiling(), and
+            # `n + c` with an integer n: exp(10**30) there would never finish
+            self.fail(f"number too large ({_short(value)} is not below 2**{MAX_BITS})")
+        return value
+
+    def measured(self, value: sp.Expr) -> sp.Expr:
+        """Check the size limits of the module docstring on the whole expression `value`."""
+        problem = _Measure().problem(value)
+        if problem:
+            self.fail(problem)
         return value
 
 
-# --- TOML files ---------------------------------------------------------------------------
-def load(path: Union[str, Path]) -> Theorem:
-    """Read a user theorem from the TOML file at `path` (format: see :func:`loads`).
-
-    Raises
-    ------
-    FileNotFoundError
-        If `path` does not exist.
-    ParseError
-        If the file is not valid TOML or a field is malformed; the message names the field.
-    """
-    path = Path(path)
-    return loads(path.read_text(encoding="utf-8"), source=str(path))
+_UNDEFINED = (sp.zoo, sp.nan, sp.oo, -sp.oo)
 
 
-def loads(text: str, *, source: str = "<string>") -> Theorem:
-    """Read a user theorem from TOML text.
+def _bits(number: sp.Rational) -> int:
+    return max(int(number.p).bit_length(), int(number.q).bit_length())
 
-    Format::
 
-        name = "mypaper.thm1"                  # required
-        citation = "Author (2024), Thm 1, eq. (3)"  # required
-        provenance = "PAPER"                   # required: PAPER | STRUCT | EXACT
-        confidence = "high"                    # required: high | medium
-        notes = "..."                          # optional
-        hypotheses = ["m >= width", "delta < 1"]   # optional; may use expression names
-
-        [symbols]      # every variable, with SymPy assumptions (bools)
-        n = { positive = true, integer = true }
-
-        [constants]    # absolute constants (positive) with their default values
-        c_width = 1
-
-        [expressions]  # formulas in strings; may use earlier expressions by name
-        width = "c_width * n**6 / (lambda_0**4 * delta**3)"
-
-    Raises
-    ------
-    ParseError
-        Naming the field at fault (``expressions.width: ...``, ``symbols.n: ...``).
-    """
+def _too_large(number: sp.Expr) -> bool:
+    """True if the numeric expression `number` is at least 2**MAX_BITS in absolute value."""
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ParseError(f"{source}: invalid TOML: {exc}") from None
-    return _theorem_from_dict(data, source)
+        value = sp.N(number, 15)
+        if value.is_real is False:
+            value = sp.Abs(value)
+        return bool(abs(value) >= _LIMIT) if value.is_comparable else False
+    except (ArithmeticError, RecursionError, TypeError, ValueError):
+        return True
 
 
-def _theorem_from_dict(data: dict, source: str) -> Theorem:
-    def fail(field, problem):
-        raise ParseError(f"{source}: {field}: {problem}")
+_LIMIT = sp.Float(2, 30) ** MAX_BITS
 
-    unknown = sorted(set(data) - set(TOP_LEVEL_FIELDS))
-    if unknown:
-        fail("(top level)", f"unknown field(s) {unknown}; allowed: {list(TOP_LEVEL_FIELDS)}")
-    for key in _REQUIRED:
-        if key not in data:
-            fail(key, "missing required field")
-    for key in ("name", "citation", "notes"):
-        if key in data and (not isinstance(data[key], str) or not data[key].strip()):
-            fail(key, f"must be a non-empty string, got {data[key]!r}")
-    if data["provenance"] not in PROVENANCES:
-        fail("provenance", f"must be one of {list(PROVENANCES)}, got {data['provenance']!r}")
-    if data["confidence"] not in CONFIDENCES:
-        fail("confidence", f"must be one of {list(CONFIDENCES)}, got {data['confidence']!r}")
-    names: dict[str, sp.Expr] = {}
 
-    def check_name(field, name):
-        if not _IDENTIFIER.match(name) or keyword.iskeyword(name) or name in _RESERVED:
-            fail(field, f"{name!r} is not an allowed name (letters, digits, _; starting with "
-                        f"a letter; not a keyword or one of {sorted(_RESERVED)})")
-        if name in names:
-            fail(field, f"the name {name!r} is declared twice")
+def _top_nodes(value: sp.Basic):
+    yield value
+    for arg in value.args:
+        yield arg
+        yield from arg.args
 
-    for name, spec in _table(data, "symbols", fail).items():
-        field = f"symbols.{name}"
-        check_name(field, name)
-        if not isinstance(spec, dict):
-            fail(field, f"must be a table of assumptions such as {{ positive = true }}, "
-                        f"got {spec!r}")
-        bad = sorted(set(spec) - set(_symbols.ASSUMPTION_KEYS))
-        if bad:
-            fail(field, f"unknown assumption(s) {bad}; allowed: {list(_symbols.ASSUMPTION_KEYS)}")
-        if not all(isinstance(v, bool) for v in spec.values()):
-            fail(field, "assumption values must be true or false")
+
+def _exponent_problem(base, exponent) -> str:
+    return (f"the power ({_short(base)})**({exponent}) has an exponent above {MAX_EXPONENT} in "
+            f"absolute value, the limit on a symbolic base (expanded, it would have too many "
+            f"terms); use a smaller power")
+
+
+class _Measure:
+    """One memoised pass over an expression DAG: size, depth, exponents, numbers, towers."""
+
+    def __init__(self):
+        self.memo: dict = {}
+
+    def problem(self, expr: sp.Basic):
+        """A description of the first limit `expr` exceeds, or None."""
         try:
-            names[name] = _symbols.make_symbol(name, spec)
-        except ValueError as exc:
-            fail(field, str(exc))
+            nodes, depth, height = self.visit(expr)
+        except _Exceeded as exc:
+            return str(exc)
+        if nodes > MAX_NODES:
+            return (f"the expression is too large ({nodes} nodes when written out; at most "
+                    f"{MAX_NODES}); simplify it or split it into named expressions that do "
+                    f"not repeat each other")
+        if depth > MAX_TREE_DEPTH:
+            return f"the expression is nested too deeply ({depth} levels; at most {MAX_TREE_DEPTH})"
+        return None
 
-    constants = {}
-    for name, value in _table(data, "constants", fail).items():
-        field = f"constants.{name}"
-        check_name(field, name)
-        if name in _symbols.SYMBOLS and _symbols.SYMBOLS[name] not in _symbols.CONSTANTS:
-            fail(field, f"{name!r} is a built-in variable, not a constant; rename it")
-        number = _number(value, field, fail, source)
-        if number.is_positive is not True:
-            fail(field, f"a constant must be a positive number, got {number}")
-        sym = _symbols.SYMBOLS.get(name) or _symbols.make_symbol(name, {"positive": True})
-        names[name] = sym
-        constants[sym] = number
-
-    expressions = {}
-    exprs_table = _table(data, "expressions", fail)
-    if not exprs_table:
-        fail("expressions", "at least one expression is required")
-    for key, text in exprs_table.items():
-        field = f"expressions.{key}"
-        check_name(field, key)
-        if isinstance(text, (int, float)) and not isinstance(text, bool):
-            value = _number(text, field, fail, source)
-        else:
-            value = parse_expression(text, names, field=f"{source}: {field}")
-        expressions[key] = names[key] = value
-
-    hyps = data.get("hypotheses", [])
-    if not isinstance(hyps, list):
-        fail("hypotheses", f"must be a list of strings, got {hyps!r}")
-    hypotheses = []
-    for i, text in enumerate(hyps):
-        hypotheses += parse_hypothesis(text, names, field=f"{source}: hypotheses[{i}]")
-    try:
-        return Theorem(name=data["name"], citation=data["citation"],
-                       provenance=data["provenance"], confidence=data["confidence"],
-                       hypotheses=tuple(hypotheses), expressions=expressions,
-                       constants=constants, notes=data.get("notes", ""))
-    except (TypeError, ValueError) as exc:
-        raise ParseError(f"{source}: {exc}") from None
-
-
-def _table(data, key, fail) -> dict:
-    table = data.get(key, {})
-    if not isinstance(table, dict):
-        fail(key, f"must be a table ([{key}]), got {table!r}")
-    return table
+    def visit(self, node: sp.Basic) -> tuple[int, int, int]:
+        """(nodes, depth, exponential height) of `node`; raises _Exceeded on a hard limit."""
+        key = node
+        if key in self.memo:
+            return self.memo[key]
+        if node in _UNDEFINED:
+            raise _Exceeded("the formula is undefined or infinite")
+        if node.is_Rational and _bits(node) > MAX_BITS:
+            raise _Exceeded(f"number too large (more than {MAX_BITS} bits)")
+        parts = [self.visit(arg) for arg in node.args]
+        nodes = 1 + sum(p[0] for p in parts)
+        depth = 1 + max((p[1] for p in parts), default=0)
+        if depth > MAX_TREE_DEPTH:
+            raise _Exceeded(f"the expression is nested too deeply (more than {MAX_TREE_DEPTH} "
+                            f"levels)")
+        if nodes > MAX_NODES:
+            raise _Exceeded(f"the expression is too large (more than {MAX_NODES} nodes when "
+                            f"written out); simplify it or split it into named expressions "
+                            f"that do not repeat each other")
+        height = max((p[2] for p in parts), default=0)
+        if node.is_Pow:
+            base, exponent = node.args
+            if base.free_symbols and exponent.is_Rational and abs(exponent.p) > MAX_EXPONENT:
+                raise _Exceeded(_exponent_problem(base, exponent))
+            if exponent.free_symbols:
+                height = max(parts[0][2], 1 + parts[1][2])
+        elif isinstance(node, sp.exp) and node.args[0].free_symbols:
+            height = 1 + parts[0][2]
+        if height > 1:
+            raise _Exceeded(f"exponential towers such as exp(exp(n)) or 2**(2**n) are not "
+                            f"allowed (in {_short(node)}); their values outgrow every number "
+                            f"format")
+        self.memo[key] = (nodes, depth, height)
+        return nodes, depth, height
 
 
-def _number(value, field, fail, source) -> sp.Expr:
-    if isinstance(value, str):
-        number = parse_expression(value, {}, field=f"{source}: {field}")
-    elif isinstance(value, bool) or not isinstance(value, (int, float)):
-        fail(field, f"must be a number or a formula string, got {value!r}")
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            fail(field, f"must be finite, got {value!r}")
-        number = sp.Rational(repr(value))
-    else:
-        number = sp.Integer(value)
-    if not number.is_number:
-        fail(field, f"must be a number, got {number}")
-    return number
+class _Exceeded(Exception):
+    pass
+
+
+def _short(expr, limit: int = 80) -> str:
+    text = str(expr)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

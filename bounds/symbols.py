@@ -30,6 +30,9 @@ delta_sep  positive              data separation δ_sep (DHSWZ22)
 r0         nonnegative           initial residual norm ‖y − u(0)‖
 y_Hinv_y   nonnegative           yᵀ(H∞)⁻¹y (ADHLW19 Thm 5.1)
 S          nonnegative           Σ_r ‖σ(X w_r)‖² (LK22 exact identities, docs/theory.md §5)
+h          nonnegative           an eigenvalue h_i of the finite NTK H(W) (docs/theory.md §8)
+q          nonnegative           q_i = v_iᵀ Q(W) v_i on its eigenvector (docs/theory.md §8)
+P_W        nonnegative           P(W) = (1/m) Σ_r ‖σ(X w_r)‖² (docs/theory.md §8)
 ========== ===================== =====================================================
 
 Absolute constants
@@ -47,7 +50,7 @@ import sympy as sp
 
 __all__ = [
     "n", "d", "m", "lambda_0", "lambda_max", "delta", "eta", "kappa", "xi", "p", "tau", "K",
-    "k", "epsilon", "C", "b", "alpha", "delta_sep", "r0", "y_Hinv_y", "S",
+    "k", "epsilon", "C", "b", "alpha", "delta_sep", "r0", "y_Hinv_y", "S", "h", "q", "P_W",
     "c_width", "c_eta", "c_radius", "c_rate", "c_move", "c_kappa", "c_bias", "c_var",
     "c_local", "c_err", "c_fire", "c_cost",
     "e_n", "e_K", "e_lambda", "e_delta", "e_kappa", "e_theta",
@@ -64,6 +67,9 @@ delta, eta, kappa, xi = sp.symbols("delta eta kappa xi", positive=True)
 epsilon, C, alpha, delta_sep = sp.symbols("epsilon C alpha delta_sep", positive=True)
 b = sp.Symbol("b", nonnegative=True)
 r0, y_Hinv_y, S = sp.symbols("r0 y_Hinv_y S", nonnegative=True)
+# the plateau model of docs/theory.md §8: an eigenvalue h of H(W), q = v^T Q(W) v on its
+# eigenvector, and P(W) = (1/m) sum_r ||relu(X w_r)||^2
+h, q, P_W = sp.symbols("h q P_W", nonnegative=True)
 
 # --- absolute constants hidden by O / Omega (default 1) --------------------------------
 c_width, c_eta, c_radius, c_rate, c_move, c_kappa = sp.symbols(
@@ -79,7 +85,7 @@ e_n, e_K, e_lambda, e_delta, e_kappa, e_theta = sp.symbols(
 )
 
 _VARIABLES = (n, d, m, lambda_0, lambda_max, delta, eta, kappa, xi, p, tau, K, k, epsilon,
-              C, b, alpha, delta_sep, r0, y_Hinv_y, S)
+              C, b, alpha, delta_sep, r0, y_Hinv_y, S, h, q, P_W)
 
 #: Absolute constants, each a positive symbol.
 CONSTANTS: tuple[sp.Symbol, ...] = (c_width, c_eta, c_radius, c_rate, c_move, c_kappa,

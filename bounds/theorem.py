@@ -14,6 +14,11 @@ A theorem bundles, for one statement of one paper (style.md §8):
 Corollaries are *derived* with :meth:`Theorem.subs`, never retyped.  Numbers enter only
 through keyword arguments with plain symbol names (``evaluate("width", n=100, lambda_0=0.1,
 delta=0.05)``); a Python float is read as the exact decimal it prints as (``0.1`` -> 1/10).
+
+Numbers are substituted exactly, except where that would build a huge exact number: when a
+symbolic exponent (``rate**k``) gets a value above :data:`MAX_EXACT_EXPONENT`, the values are
+substituted as 30-digit floats instead (``(199/200)**(10**9)`` has 7.6e9 bits exactly).  A
+value beyond the float range is an error naming the theorem and the key, not ``inf``.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import sympy as sp
 from sympy.core.relational import Relational
 
 from . import symbols as _symbols
+from .parse import MAX_BITS, parse_expression
 from ._solve import real_value as _maybe_float
 from ._solve import unique_root as _unique_root
 from ._reports import (SATISFIED, UNDECIDED, VIOLATED, Bound, Claim, HypothesisCheck,
@@ -36,11 +42,13 @@ from ._reports import (SATISFIED, UNDECIDED, VIOLATED, Bound, Claim, HypothesisC
 __all__ = ["Theorem", "MissingValueError", "PROVENANCES", "CONFIDENCES", "STANDARD_KEYS"]
 
 #: Provenance tags of docs/theory.md.
-PROVENANCES = ("PAPER", "STRUCT", "EXACT")
+PROVENANCES = ("PAPER", "STRUCT", "EXACT", "DERIVED")
 #: Confidence levels.
 CONFIDENCES = ("high", "medium")
 #: Expression keys with a fixed meaning (extra keys are allowed).
 STANDARD_KEYS = ("width", "step_size", "rate", "error", "radius", "probability")
+#: A symbolic exponent given a value above this is evaluated in floating point, not exactly.
+MAX_EXACT_EXPONENT = 1000
 
 
 class MissingValueError(KeyError, ValueError):
@@ -194,11 +202,13 @@ class Theorem:
             (a KeyError and ValueError) if a symbol of the expression has no value; the
             message lists the missing names.
         ValueError
-            If a value contradicts a symbol's assumptions or the result is not a real number.
+            If a value contradicts a symbol's assumptions, or the result is not a real number
+            or is beyond the float range (about 1.8e308).
         """
-        expr = self.expr(key).xreplace(self._substitutions(values))
-        self._require_numeric(expr, f"{self.name}[{key!r}]")
-        return _to_float(expr, f"{self.name}[{key!r}]")
+        where = f"{self.name}[{key!r}]"
+        expr = _substitute(self.expr(key), self._substitutions(values), where)
+        self._require_numeric(expr, where)
+        return _to_float(expr, where)
 
     def latex(self, key: str) -> str:
         """LaTeX of expression `key` (or of all hypotheses for ``key="hypotheses"``)."""
@@ -250,6 +260,10 @@ class Theorem:
             For names that are not symbols of this theorem, listing the known ones.
         """
         subs = self._convert(values, symbolic=True)
+        if _huge_exact_power(list(self.expressions.values()) + list(self.hypotheses), subs):
+            raise ValueError(f"{self.name}: substituting {_fmt(subs)} makes an exponent larger "
+                             f"than {MAX_EXACT_EXPONENT}, too large to keep exact; pass these "
+                             f"numbers to evaluate() or check_hypotheses() instead")
         hyps = []
         for hyp in self.hypotheses:
             new = hyp.xreplace(subs)
@@ -290,11 +304,12 @@ class Theorem:
         subs = self._substitutions(values)
         checks = []
         for hyp in self.hypotheses:
-            new = hyp.xreplace(subs)
+            new = _substitute(hyp, subs, f"{self.name}: {hyp}")
             verdict = truth(new)
             lhs = rhs = None
             if not (new.free_symbols if isinstance(new, sp.Basic) else ()):
-                lhs_v, rhs_v = hyp.lhs.xreplace(subs), hyp.rhs.xreplace(subs)
+                lhs_v = _substitute(hyp.lhs, subs, f"{self.name}: {hyp}")
+                rhs_v = _substitute(hyp.rhs, subs, f"{self.name}: {hyp}")
                 if not lhs_v.free_symbols and not rhs_v.free_symbols:
                     lhs, rhs = _maybe_float(lhs_v), _maybe_float(rhs_v)
             status = {True: SATISFIED, False: VIOLATED, None: UNDECIDED}[verdict]
@@ -337,7 +352,7 @@ class Theorem:
         if var in values:
             raise ValueError(f"{self.name}: `{var}` is the unknown; do not also pass {var}=...")
         subs = self._substitutions(values)
-        f = (hyp.lhs - hyp.rhs).xreplace(subs)
+        f = _substitute(hyp.lhs - hyp.rhs, subs, f"{self.name}: {hyp}")
         if sym not in f.free_symbols:
             raise ValueError(f"{self.name}: `{var}` does not occur in the requirement {hyp}")
         others = sorted(s.name for s in f.free_symbols - {sym})
@@ -347,7 +362,7 @@ class Theorem:
         x = sp.Dummy(var, positive=True) if sym.is_positive else sp.Dummy(var, real=True)
         fx = f.xreplace({sym: x})
         root = _unique_root(fx, x, f"{self.name}: {hyp} solved for {var}")
-        slope = _maybe_float(sp.diff(fx, x).xreplace({x: root}))
+        slope = _maybe_float(_substitute(sp.diff(fx, x), {x: root}, f"{self.name}: {hyp}"))
         if not slope:
             raise ValueError(f"{self.name}: {hyp} is flat in `{var}` at its boundary")
         want_nonneg = hyp.rel_op in (">=", ">")
@@ -379,7 +394,7 @@ class Theorem:
         if var not in values:
             raise MissingValueError(f"{self.name}: shortfall needs the actual value {var}=...")
         subs = self._substitutions(values)
-        required = bound.xreplace(subs)
+        required = _substitute(bound, subs, f"{self.name}: {hyp}")
         self._require_numeric(required, f"{self.name}: {hyp}")
         req, actual = _to_float(required, key), _to_float(subs[sym], var)
         return req / actual if rel in (">=", ">") else actual / req
@@ -450,12 +465,13 @@ def _value(name: str, value, sym: sp.Symbol, namespace: Optional[dict]) -> sp.Ex
     if isinstance(value, str):
         if namespace is None:
             raise TypeError(f"`{name}` must be a number, got the string {value!r}")
-        from .parse import parse_expression  # local import: parse imports this module
-
         names = dict(_symbols.SYMBOLS)
         names.update(namespace)
         value = parse_expression(value, names, field=name)
     elif isinstance(value, numbers.Integral):
+        if int(value).bit_length() > MAX_BITS:
+            raise ValueError(f"`{name}` must have at most {MAX_BITS} bits, got a number with "
+                             f"{int(value).bit_length()} bits")
         value = sp.Integer(int(value))
     elif isinstance(value, numbers.Real):
         if not math.isfinite(float(value)):
@@ -500,10 +516,58 @@ def _no_floats(obj: sp.Basic, where: str) -> None:
 
 
 def _to_float(expr: sp.Basic, where: str) -> float:
-    value = _maybe_float(expr)
+    try:
+        value = _maybe_float(expr)
+    except OverflowError:
+        value = math.inf
     if value is None or math.isnan(value):
-        raise ValueError(f"{where}: {expr} is not a real number")
+        raise ValueError(f"{where}: the value is not a real number at these values "
+                         f"({_short(expr)})")
+    if math.isinf(value):
+        raise ValueError(f"{where}: the value is beyond the float range (about 1.8e308) at "
+                         f"these values; check the numbers given (e.g. a tiny lambda_0 or a "
+                         f"huge n)")
     return value
+
+
+def _substitute(obj: sp.Basic, subs: Mapping, where: str) -> sp.Basic:
+    """``obj.xreplace(subs)``; numbers as 30-digit floats when an exact power would be huge.
+
+    Raises ValueError (naming `where`) when SymPy overflows all the same (the exact integer
+    part of ``floor(exp(10**30))`` has too many digits).
+    """
+    try:
+        if _huge_exact_power([obj], subs):
+            subs = {s: (sp.N(v, 30) if getattr(v, "is_number", False) else v)
+                    for s, v in subs.items()}
+        return obj.xreplace(subs)
+    except (OverflowError, RecursionError) as exc:
+        raise ValueError(f"{where}: a value is too large to compute at these values "
+                         f"({type(exc).__name__}: {exc}); check the numbers given") from None
+
+
+def _huge_exact_power(objs, subs: Mapping) -> bool:
+    """True if substituting `subs` gives a power or exp() with an exponent above the cap."""
+    for obj in objs:
+        for node in sp.preorder_traversal(obj):
+            if isinstance(node, sp.Pow) and node.exp.free_symbols:
+                exponent = node.exp
+            elif isinstance(node, sp.exp) and node.args[0].free_symbols:
+                exponent = node.args[0]  # floor(exp(k)) would take an exact integer part
+            else:
+                continue
+            exponent = exponent.xreplace(subs)
+            if exponent.is_Rational and abs(exponent) > MAX_EXACT_EXPONENT:
+                return True
+    return False
+
+
+def _short(expr, limit: int = 80) -> str:
+    """``str(expr)`` cut to `limit` characters; numbers with huge exponents are not printed."""
+    if isinstance(expr, sp.Basic) and expr.atoms(sp.Float):
+        return "a floating-point value"
+    text = str(expr)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _fmt(subs: Mapping) -> str:

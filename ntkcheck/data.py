@@ -16,21 +16,42 @@ Dataset specifications (the ``DATA`` argument of ``ntkcheck check`` / ``run``)::
     path/to/data.csv                 numeric columns; label column from ``target`` (default last)
 
 User files are read without unpickling (``allow_pickle=False``): object arrays are refused.
+
+Limits (README "Safety and limits").  Every input file is checked before it is opened
+(:func:`ntkcheck._io.check_input_file`): a regular file — a FIFO, device, socket or directory
+is refused without being read — of at most 1 GiB (``NTKCHECK_MAX_INPUT_BYTES`` overrides).
+The array headers of ``.npy`` files and ``.npz`` members are read first, and an array whose
+declared size does not fit in its file (a truncated or forged file), or whose data cannot fit
+in memory, is refused before it is allocated; so are built-in datasets whose arrays cannot
+fit (``sphere:n=10000000000``).  Inputs whose squared norms or products overflow or underflow
+float64 (row norms outside [1e-150, 1e150], labels above 1e150) are refused by
+:func:`load_dataset` unless ``normalize=True`` rescales the rows; :func:`normalize_rows` itself
+works at any magnitude.  Low-precision inputs (``float16``, ``float32``, integers) are
+converted to float64, which is exact.
 """
 
 from __future__ import annotations
 
+import array
 import csv
 import hashlib
+import math
 import os
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._io import check_input_file, max_input_bytes
 from ._rng import as_generator, seed_record
 from ._validation import check_choice, check_int
 
-__all__ = ["Dataset", "sphere", "digits", "load_file", "load_dataset", "normalize_rows"]
+__all__ = ["Dataset", "sphere", "digits", "load_file", "load_dataset", "normalize_rows",
+           "check_memory", "available_memory"]
+
+#: Rows of X with norms outside [SCALE_MIN, SCALE_MAX] make ``x_i . x_j`` under- or overflow.
+SCALE_MIN, SCALE_MAX = 1e-150, 1e150
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,6 +138,9 @@ def sphere(n: int, d: int, *, labels: str = "teacher", teacher_width: int = 32, 
     d = check_int(d, "d", min_val=2)
     labels = check_choice(labels, "labels", ("teacher", "random"))
     teacher_width = check_int(teacher_width, "teacher_width", min_val=1)
+    check_memory(8 * n * (2 * d + teacher_width + 4) + 8 * teacher_width * d,
+                 what=f"the sphere dataset with n={n}, d={d}, teacher_width={teacher_width}",
+                 fix="choose a smaller n or d")
     seed = seed_record(rng)
     x_rng, y_rng = as_generator(rng).spawn(2)
     X = x_rng.standard_normal((n, d))
@@ -189,12 +213,17 @@ def normalize_rows(ds: Dataset) -> Dataset:
     ValueError
         If a row is zero (it has no direction); the message names the row.
     """
-    norms = np.linalg.norm(ds.X, axis=1)
-    zero = np.flatnonzero(norms == 0)
+    # scale each row by its largest entry first: the norm of a row of 1e-300s (or 1e300s)
+    # would underflow to 0 (overflow to inf) if computed directly
+    peak = np.max(np.abs(ds.X), axis=1)
+    zero = np.flatnonzero(peak == 0)
     if zero.size:
         raise ValueError(f"{ds.name}: cannot normalize: row {zero[0]} of `X` is all zeros "
                          f"({zero.size} zero row(s)); remove it first.")
-    X = ds.X / norms[:, None]
+    scaled = ds.X / peak[:, None]
+    unit_norms = np.linalg.norm(scaled, axis=1)
+    norms = unit_norms * peak
+    X = scaled / unit_norms[:, None]
     note = (f"rows projected onto the unit sphere (normalize); original norms in "
             f"[{norms.min():.4g}, {norms.max():.4g}]")
     return _make(X, ds.y, ds.name, ds.source, normalized=True, notes=ds.notes + (note,),
@@ -225,12 +254,14 @@ def load_file(path, *, target=None, y_path=None) -> Dataset:
     FileNotFoundError
         The file does not exist.
     ValueError
-        Malformed file, missing array or column, non-numeric entries, shape mismatch; the
-        message names the file and the field.
+        Not a regular file, larger than the input cap, malformed or truncated file, missing
+        array or column, non-numeric entries, shape mismatch; the message names the file and
+        the field.
+    MemoryError
+        The arrays the file declares cannot fit in the available memory (with the estimate).
     """
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"data file {path!r} does not exist")
+    check_input_file(path, what="data file")
     ext = os.path.splitext(path)[1].lower()
     if ext == ".npz":
         X, y = _load_npz(path)
@@ -288,7 +319,47 @@ def load_dataset(spec: str, *, target=None, normalize: bool = False) -> Dataset:
         ds = load_file(spec, target=target)
     if normalize and not ds.normalized:
         ds = normalize_rows(ds)
+    _check_scale(ds)
     return ds
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to this process (Linux ``MemAvailable`` and cgroup limit).
+
+    None where it cannot be determined (no check is made then).
+    """
+    limits = []
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    limits.append(int(line.split()[1]) * 1024)
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        with open("/sys/fs/cgroup/memory.max", encoding="ascii") as fh:
+            text = fh.read().strip()
+        if text != "max":
+            with open("/sys/fs/cgroup/memory.current", encoding="ascii") as fh:
+                limits.append(int(text) - int(fh.read().strip()))
+    except (OSError, ValueError):
+        pass
+    return max(min(limits), 0) if limits else None
+
+
+def check_memory(nbytes: float, *, what: str, fix: str) -> None:
+    """Refuse to build `what` when its estimated `nbytes` exceed the available memory.
+
+    Raises
+    ------
+    MemoryError
+        With the estimate, the available memory and `fix` in the message.
+    """
+    free = available_memory()
+    if free is not None and nbytes > free:
+        raise MemoryError(f"{what} needs about {_size(nbytes)} of memory but about "
+                          f"{_size(free)} is available; {fix}")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -307,12 +378,18 @@ def _check_arrays(X, y, where: str, xname: str = "X", yname: str = "y"):
     X, y = np.asarray(X), np.asarray(y)
     for arr, nm in ((X, xname), (y, yname)):
         if arr.dtype.kind not in "fiub":
-            raise ValueError(f"{where}: array `{nm}` must be numeric, got dtype {arr.dtype}")
+            what = "complex" if arr.dtype.kind == "c" else "not numeric"
+            raise ValueError(f"{where}: array `{nm}` must hold real numbers (float, int or "
+                             f"bool), got dtype {arr.dtype} ({what}); convert it with "
+                             f".astype(float) (for complex data, .real) before saving")
     if X.ndim == 1:
         raise ValueError(f"{where}: array `{xname}` must be 2-D (n, d), got shape {X.shape}; "
                          f"reshape a single feature with X.reshape(-1, 1)")
     if X.ndim != 2:
         raise ValueError(f"{where}: array `{xname}` must be 2-D (n, d), got shape {X.shape}")
+    if X.shape[1] == 0:
+        raise ValueError(f"{where}: array `{xname}` has no columns (shape {X.shape}); the inputs "
+                         f"need at least one feature")
     if y.ndim == 2 and 1 in y.shape:
         y = y.reshape(-1)
     if y.ndim != 1:
@@ -322,44 +399,85 @@ def _check_arrays(X, y, where: str, xname: str = "X", yname: str = "y"):
                          f"{y.shape[0]} entries; they must match")
     if X.shape[0] < 2:
         raise ValueError(f"{where}: need at least 2 points, got {X.shape[0]}")
-    X, y = X.astype(np.float64), y.astype(np.float64)
+    with np.errstate(over="ignore"):  # float128 beyond the float64 range becomes inf
+        X, y = X.astype(np.float64), y.astype(np.float64)
     for arr, nm in ((X, xname), (y, yname)):
         bad = np.argwhere(~np.isfinite(arr))
         if bad.size:
             raise ValueError(f"{where}: array `{nm}` has a non-finite entry at index "
-                             f"{tuple(int(i) for i in bad[0])}")
+                             f"{tuple(int(i) for i in bad[0])} (NaN, inf, or beyond the "
+                             f"float64 range); remove or fix it")
     return X, y
 
 
 def _load_npz(path):
     try:
-        with np.load(path, allow_pickle=False) as z:
-            keys = list(z.keys())
+        with zipfile.ZipFile(path) as zf:
+            members = {info.filename: info for info in zf.infolist()}
+            total = sum(info.file_size for info in members.values())
+            cap = max_input_bytes()
+            if total > cap:
+                raise ValueError(f"{path}: the .npz members unpack to {total} bytes, more than "
+                                 f"the input limit of {cap} bytes; set the environment "
+                                 f"variable NTKCHECK_MAX_INPUT_BYTES to read it")
+            keys = [name[:-4] for name in members if name.endswith(".npy")]
             missing = [k for k in ("X", "y") if k not in keys]
             if missing:
                 raise ValueError(f"{path}: missing array(s) {missing}; an .npz dataset needs "
                                  f"arrays 'X' (n, d) and 'y' (n,), found {keys}")
-            X, y = z["X"], z["y"]
+            arrays = []
+            for key in ("X", "y"):
+                info = members[f"{key}.npy"]
+                with zf.open(info) as fh:
+                    _read_npy_header(fh, f"{path}: array `{key}`", info.file_size)
+                with zf.open(info) as fh:
+                    arrays.append(np.lib.format.read_array(fh, allow_pickle=False))
     except ValueError as exc:
         if str(exc).startswith(path):
             raise
         raise ValueError(f"{path}: cannot read the .npz file without unpickling ({exc}); "
                          f"save plain numeric arrays with np.savez(path, X=X, y=y)") from None
-    except (OSError, EOFError) as exc:
-        raise ValueError(f"{path}: not a valid .npz file ({exc})") from None
-    return _check_arrays(X, y, path)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError,
+            RuntimeError, KeyError) as exc:
+        raise ValueError(f"{path}: not a valid .npz file, or truncated or corrupt "
+                         f"({type(exc).__name__}: {exc}); re-create it with "
+                         f"np.savez(path, X=X, y=y)") from None
+    return _check_arrays(arrays[0], arrays[1], path)
+
+
+def _read_npy_header(fh, where: str, size: int):
+    """Read a .npy header from `fh`; refuse an array that cannot fit in `size` bytes or memory."""
+    try:
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+        else:
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+    except (ValueError, EOFError, OSError, SyntaxError, TypeError) as exc:
+        raise ValueError(f"{where}: not a valid .npy array header ({exc})") from None
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes > size:
+        raise ValueError(f"{where}: the header declares shape {shape} of {dtype} "
+                         f"({nbytes} bytes) but the file holds only {size} bytes; the file "
+                         f"is truncated or corrupt")
+    check_memory(2 * nbytes, what=where, fix="use a smaller dataset")
+    return shape, dtype
 
 
 def _read_npy(path, what):
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{what} file {path!r} does not exist")
+    info = check_input_file(path, what=f"{what} file")
     try:
-        return np.load(path, allow_pickle=False)
+        with open(path, "rb") as fh:
+            _read_npy_header(fh, f"{path}", info.st_size)
+            fh.seek(0)
+            return np.lib.format.read_array(fh, allow_pickle=False)
     except ValueError as exc:
+        if str(exc).startswith(path):
+            raise
         raise ValueError(f"{path}: cannot read {what} without unpickling ({exc}); save a "
                          f"numeric array with np.save") from None
     except (OSError, EOFError) as exc:
-        raise ValueError(f"{path}: not a valid .npy file ({exc})") from None
+        raise ValueError(f"{path}: not a valid .npy file, or truncated ({exc})") from None
 
 
 def _load_npy_pair(path, y_path):
@@ -367,7 +485,7 @@ def _load_npy_pair(path, y_path):
         head, tail = os.path.split(path)
         cands = [tail.replace("X", "y", 1)] if "X" in tail else []
         cands = [os.path.join(head, c) for c in cands if c != tail]
-        y_path = next((c for c in cands if os.path.exists(c)), None)
+        y_path = next((c for c in cands if os.path.isfile(c)), None)
         if y_path is None:
             raise ValueError(f"{path}: a .npy input needs its labels: pass 'X.npy,y.npy' or put "
                              f"a file named with 'X' replaced by 'y' next to it")
@@ -378,33 +496,48 @@ def _load_npy_pair(path, y_path):
 
 
 def _load_csv(path, target):
+    """Stream the CSV into a flat float64 buffer (8 bytes a cell, not a list of strings)."""
+    header, ncol, col, names = None, None, None, None
+    values = array.array("d")
+    nrows = 0
+    free = available_memory()
     try:
         with open(path, newline="", encoding="utf-8") as fh:
-            rows = [r for r in csv.reader(fh) if r and any(c.strip() for c in r)]
+            for row in csv.reader(fh):
+                if not row or not any(c.strip() for c in row):
+                    continue
+                if ncol is None:  # the first non-empty row: a header, or data
+                    ncol = len(row)
+                    if any(not _is_number(c) for c in row):
+                        header = [c.strip() for c in row]
+                    if ncol < 2:
+                        raise ValueError(f"{path}: need at least 2 columns (features and a "
+                                         f"label), got {ncol}")
+                    col = _target_index(target, header, ncol, path)
+                    names = header or [str(j) for j in range(ncol)]
+                    if header is not None:
+                        continue
+                line = nrows + 1 + (header is not None)
+                if len(row) != ncol:
+                    raise ValueError(f"{path}: line {line} has {len(row)} fields, expected "
+                                     f"{ncol}")
+                for j, cell in enumerate(row):
+                    try:
+                        values.append(float(cell))
+                    except ValueError:
+                        raise ValueError(f"{path}: line {line}, column {names[j]!r}: cannot "
+                                         f"parse {cell!r} as a number") from None
+                nrows += 1
+                if free is not None and nrows % 4096 == 0 and 3 * 8 * len(values) > free:
+                    check_memory(3 * 8 * len(values), what=f"{path} (read so far)",
+                                 fix="use a smaller dataset")
     except UnicodeDecodeError as exc:
         raise ValueError(f"{path}: not a UTF-8 text CSV file ({exc})") from None
-    if not rows:
+    except csv.Error as exc:
+        raise ValueError(f"{path}: malformed CSV ({exc})") from None
+    if ncol is None:
         raise ValueError(f"{path}: the CSV file is empty")
-    header = None
-    if any(not _is_number(c) for c in rows[0]):
-        header = [c.strip() for c in rows[0]]
-        rows = rows[1:]
-    ncol = len(header) if header else len(rows[0])
-    if ncol < 2:
-        raise ValueError(f"{path}: need at least 2 columns (features and a label), got {ncol}")
-    col = _target_index(target, header, ncol, path)
-    data = np.empty((len(rows), ncol))
-    names = header or [str(j) for j in range(ncol)]
-    for i, row in enumerate(rows):
-        line = i + 1 + (header is not None)
-        if len(row) != ncol:
-            raise ValueError(f"{path}: line {line} has {len(row)} fields, expected {ncol}")
-        for j, cell in enumerate(row):
-            try:
-                data[i, j] = float(cell)
-            except ValueError:
-                raise ValueError(f"{path}: line {line}, column {names[j]!r}: cannot parse "
-                                 f"{cell!r} as a number") from None
+    data = np.frombuffer(values, dtype=np.float64).reshape(nrows, ncol)
     y = data[:, col]
     X = np.delete(data, col, axis=1)
     return _check_arrays(X, y, path, yname=f"target column {names[col]!r}")
@@ -466,3 +599,31 @@ def _int_opt(opts, key, default, spec):
     except ValueError:
         raise ValueError(f"data spec {spec!r}: option {key} must be an integer, got {opts[key]!r}") from None
 
+
+
+def _check_scale(ds: Dataset) -> None:
+    """Refuse magnitudes whose squares or products over/underflow float64 (unless normalized)."""
+    if not ds.normalized and ds.X.size:
+        peak = np.max(np.abs(ds.X), axis=1)
+        ok = peak > 0
+        if np.any(ok):
+            norms = np.linalg.norm(ds.X[ok] / peak[ok, None], axis=1) * peak[ok]
+            lo, hi = float(norms.min()), float(norms.max())
+            if hi > SCALE_MAX or lo < SCALE_MIN:
+                raise ValueError(
+                    f"{ds.name}: rows of `X` have norms in [{lo:.3g}, {hi:.3g}]; norms outside "
+                    f"[{SCALE_MIN:g}, {SCALE_MAX:g}] make the kernel's inner products overflow "
+                    f"or underflow float64. Rescale the inputs, or pass --normalize "
+                    f"(normalize=True) to project the rows onto the unit sphere.")
+    top = float(np.max(np.abs(ds.y))) if ds.y.size else 0.0
+    if top > SCALE_MAX:
+        raise ValueError(f"{ds.name}: labels `y` reach |y| = {top:.3g}; above {SCALE_MAX:g} the "
+                         f"squared loss overflows float64. Rescale the labels (Assumption 1 "
+                         f"asks for |y_i| <= C with a moderate C).")
+
+
+def _size(nbytes: float) -> str:
+    for unit, scale in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("kiB", 1 << 10)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:.3g} {unit}"
+    return f"{int(nbytes)} bytes"

@@ -29,14 +29,9 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 import scipy
 
-try:  # Python 3.11+
-    import tomllib
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
 from . import __version__
 from . import plotting
-from ._io import atomic_write
+from ._io import atomic_write, read_toml
 from ._json import json_text, jsonable, toml_value
 from ._outdir import claim_output_dir
 from ._params import ALIASES, RUN_PARAMS, canonical_params, parse_seeds
@@ -48,7 +43,7 @@ from .unit import SEED_RULE, DataContext, Resolved, SeedRun, load_data, resolve,
 from .verify import compare_run, run_values
 
 __all__ = ["RunConfig", "ExperimentResult", "load_config", "run_experiment", "write_seed",
-           "build_report", "trajectory_csv", "atomic_write"]
+           "build_report", "trajectory_csv"]
 
 
 def _default(name):
@@ -123,13 +118,7 @@ def load_config(path, **overrides) -> RunConfig:
         Malformed TOML, an unknown key or a bad value (the message names the file and the key).
     """
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"config file {path!r} does not exist")
-    try:
-        with open(path, "rb") as fh:
-            raw = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: malformed TOML ({exc})") from None
+    raw = read_toml(path, what="config file")
     names = set(RUN_PARAMS) | set(ALIASES) | {"seeds"}
     unknown = sorted(set(raw) - names)
     if unknown:

@@ -59,9 +59,9 @@ import os
 import socket
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 
+from ._io import parse_toml, read_text
 from ._params import canonical_params
 from ._progress import Progress
 from ._sweep_exec import (
@@ -81,10 +81,6 @@ from .masks import _resolve_scheme
 from .store import FORMAT_V1, Store, canonical_json
 from .unit import run_one
 
-try:  # Python 3.11+
-    import tomllib
-except ModuleNotFoundError:  # pragma: no cover
-    import tomli as tomllib
 
 __all__ = ["Sweep", "Task", "SweepSummary", "load_spec", "parse_spec", "derive_seed", "run_id_of",
            "run_one", "validate_params", "DEFAULT_RUNNER", "SWEEP_FORMAT", "resolve_runner",
@@ -141,11 +137,7 @@ class Sweep:
 def load_spec(path, *, legacy: bool = False, allow_runner: bool = False, read_only: bool = False,
               max_runs: int | None = MAX_RUNS) -> Sweep:
     """Read and expand the sweep specification at ``path`` (see :func:`parse_spec`)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FileNotFoundError(f"sweep spec {str(path)!r} does not exist.") from None
+    text = read_text(path, what="sweep spec")  # a regular file below the size cap, UTF-8
     return parse_spec(text, source=str(path), legacy=legacy, allow_runner=allow_runner, read_only=read_only,
                       max_runs=max_runs)
 
@@ -168,10 +160,7 @@ def parse_spec(text: str, *, source: str = "<spec>", legacy: bool = False, allow
         Malformed TOML, unknown or missing fields, bad values (the message names the field
         and the configuration), or a configuration listed twice.
     """
-    try:
-        spec = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{source}: not valid TOML: {exc}") from None
+    spec = parse_toml(text, source=source)  # nesting depth capped
     unknown = sorted(set(spec) - _SPEC_KEYS)
     if unknown:
         raise ValueError(f"{source}: unknown top-level field(s) {unknown}; expected {sorted(_SPEC_KEYS)}.")

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import ntkcheck.experiment as experiment
-from ntkcheck.experiment import RunConfig, atomic_write, load_config, run_experiment
+from ntkcheck._io import atomic_write
+from ntkcheck.experiment import RunConfig, load_config, run_experiment
 
 SMALL = dict(data="sphere:n=12,d=4,seed=0", m=64, steps=12, local_steps=2, p=2, xi=0.5,
              seeds=(0, 1), identity_samples=200)
@@ -40,7 +41,7 @@ def test_config_validation_and_toml_roundtrip(tmp_path):
     with pytest.raises(ValueError, match="`m` is given twice"):
         load_config(tmp_path / "twice.toml")
     (tmp_path / "broken.toml").write_text("m = [1,\n")
-    with pytest.raises(ValueError, match="broken.toml: malformed TOML"):
+    with pytest.raises(ValueError, match="broken.toml: invalid TOML"):
         load_config(tmp_path / "broken.toml")
 
 

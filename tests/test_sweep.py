@@ -112,7 +112,7 @@ eta = 0.1
     ("[sweep]\nseed = 1\nrunner = 'nope'\n", r"must look like 'module:function'"),
     ("[sweep]\nseed = 1\nrunner = 'ntkcheck.sweep:nothing'\n", r"is not an allowed runner"),
     ("[sweep]\nseed = 1\nrunner = 'subprocess:Popen'\n", r"not an allowed runner.*--allow-runner"),
-    ("[sweep\nseed = 1\n", r"not valid TOML"),
+    ("[sweep\nseed = 1\n", r"invalid TOML"),
 ])
 def test_spec_errors_name_the_field(text, match):
     with pytest.raises((ValueError, TypeError), match=match):

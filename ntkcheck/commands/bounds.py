@@ -2,7 +2,7 @@
 
 Actions::
 
-    ntkcheck bounds list [--provenance PAPER|STRUCT|EXACT]
+    ntkcheck bounds list [--provenance PAPER|STRUCT|EXACT|DERIVED]
     ntkcheck bounds show NAME [--latex] [--claims]
     ntkcheck bounds show --file THEOREM.toml [--latex]
     ntkcheck bounds evaluate THEOREM KEY name=value ...
@@ -17,6 +17,9 @@ Values are parsed by the safe formula parser of :mod:`bounds.parse` (``lambda_0=
 """
 
 from __future__ import annotations
+
+# lazy imports: the package is imported inside the command's functions, so that `ntkcheck --help`
+# and the other commands start without loading SymPy and the workflow modules.
 
 import argparse
 import sys
@@ -33,7 +36,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     actions = parser.add_subparsers(dest="bounds_action", metavar="ACTION")
 
     p = actions.add_parser("list", help="list the built-in theorems")
-    p.add_argument("--provenance", choices=("PAPER", "STRUCT", "EXACT"),
+    p.add_argument("--provenance", choices=("PAPER", "STRUCT", "EXACT", "DERIVED"),
                    help="only theorems with this provenance tag")
     p.set_defaults(func=_list)
 

@@ -6,15 +6,25 @@ row norms, ``|y_i| ≤ C``, the most nearly parallel pairs with ``|cos|``, dupli
 size, rate, radii and error term on these data, with whether ``--width``, ``--eta`` and
 ``--kappa`` satisfy its hypotheses and by what factor they fall short.
 
+When the data have a duplicated or parallel pair, ``H∞`` is singular (``λ0 = 0``): the pair is
+reported as ``[FAIL]``, predictions that need ``λ0 > 0`` are listed as not available (with
+that reason) instead of being evaluated, and the exit code is 1 — the JSON is still written.
+
 Exit codes: 0 everything holds, 1 Assumption 1 or a theorem hypothesis fails, 2 bad arguments.
 """
 
 from __future__ import annotations
 
-import json
+# lazy imports: the package is imported inside the command's functions, so that `ntkcheck --help`
+# and the other commands start without loading SymPy and the workflow modules.
+
 import sys
 
 __all__ = ["add_parser", "run", "build_result"]
+
+#: Bytes of the n x n arrays the assumption checks hold at once, per entry (H_inf, angles,
+#: work arrays of the eigensolver; measured peak about 4 at n = 3000).
+KERNEL_BYTES_PER_ENTRY = 6 * 8
 
 DEFAULT_THEOREMS = ("du2019.thm4_1",)
 
@@ -48,7 +58,7 @@ def add_parser(subparsers) -> None:
 def build_result(args) -> dict:
     """Run the checks for parsed ``args``; return the JSON-serialisable result."""
     from ..assumptions import check_assumptions
-    from ..data import load_dataset
+    from ..data import check_memory, load_dataset
     from ..verify import check_theorem, data_values, expected_r0
     from .._validation import check_int, check_scalar
 
@@ -61,32 +71,57 @@ def build_result(args) -> dict:
     check_scalar(args.xi, "--xi", min_val=0.0, max_val=1.0, closed="right")
     for name in ("p", "tau", "steps"):
         check_int(getattr(args, name), f"--{name}", min_val=1)
+    check_scalar(args.epsilon, "--epsilon", min_val=0.0, closed="neither")
+    check_scalar(args.label_bound, "--label-bound", min_val=0.0, closed="neither")
     ds = load_dataset(args.data, target=args.target, normalize=args.normalize)
+    check_memory(KERNEL_BYTES_PER_ENTRY * float(ds.n) ** 2,
+                 what=f"the {ds.n} x {ds.n} kernel H_inf of {ds.name}",
+                 fix="use fewer points (a subset of the rows)")
     rep = check_assumptions(ds.X, ds.y, label_bound=args.label_bound)
     values = data_values(rep)
+    notes = []
+    if not rep.lam0_hat > 0:  # H_inf singular: the theorems' lambda_0 > 0 does not hold
+        values.update(lambda_0=None, y_Hinv_y=None)
+        pairs = rep.duplicates or rep.parallel_pairs
+        why = f" (e.g. rows {pairs[0][0]} and {pairs[0][1]})" if pairs else ""
+        notes.append(f"lambda_0 = {rep.lam0_hat:.3g}: H_inf is singular on these data{why}, so "
+                     f"predictions that need lambda_0 > 0 are not evaluated")
     r0 = expected_r0(ds.X, ds.y, kappa=args.kappa, xi=args.xi)
     values.update(m=args.width, eta=args.eta, kappa=args.kappa, delta=args.delta, xi=args.xi,
                   p=args.p, tau=args.tau, K=args.steps, epsilon=args.epsilon, r0=r0)
-    theorems = [check_theorem(name, **values).to_dict() for name in (args.theorem or DEFAULT_THEOREMS)]
+    theorems = [_singular_reasons(check_theorem(name, **values).to_dict(), notes)
+                for name in (args.theorem or DEFAULT_THEOREMS)]
     passed = rep.passed and all(t["passed"] for t in theorems)
     return dict(data=ds.describe(), assumptions=rep.to_dict(),
-                kernel=dict(lambda_0=rep.lam0_hat, lambda_max=rep.lam_max, y_Hinv_y=rep.to_dict()["y_Hinv_y"]),
+                kernel=dict(lambda_0=rep.lam0_hat, lambda_max=rep.lam_max, y_Hinv_y=rep.to_dict()["y_Hinv_y"],
+                            notes=notes),
                 given=dict(m=args.width, eta=args.eta, kappa=args.kappa, delta=args.delta, xi=args.xi,
                            p=args.p, tau=args.tau, K=args.steps, epsilon=args.epsilon,
                            r0_expected=r0),
                 theorems=theorems, passed=passed)
 
 
+def _singular_reasons(theorem: dict, notes: list) -> dict:
+    """Say why predictions are missing when lambda_0 was withheld (H_inf singular)."""
+    if notes:
+        for key, why in theorem["unavailable"].items():
+            if "'lambda_0'" in why:
+                theorem["unavailable"][key] = (f"{theorem['name']}: needs lambda_0 > 0, but "
+                                               f"H_inf is singular on these data")
+    return theorem
+
+
 def run(args) -> int:
     """Entry point of ``ntkcheck check``."""
+    from .._io import atomic_write
+    from .._json import json_text, jsonable
+
     result = build_result(args)
     if args.json:
-        text = json.dumps(result, indent=2, allow_nan=False) + "\n"
+        text = json_text(jsonable(result))
         if args.json == "-":
             sys.stdout.write(text)
         else:
-            from ..experiment import atomic_write
-
             atomic_write(args.json, text)
     if args.json != "-":
         print(format_result(result))
@@ -99,7 +134,7 @@ def format_result(res: dict) -> str:
 
     d, a, k = res["data"], res["assumptions"], res["kernel"]
     lines = [f"data: {d['name']} -- {d['source']} (n={d['n']}, d={d['d']})"]
-    lines += [f"  note: {note}" for note in d["notes"]]
+    lines += [f"  note: {note}" for note in d["notes"] + k.get("notes", [])]
     lines.append("Assumption 1 (LK22 / DZPS19):")
     lines += [f"  {msg}" for msg in a["messages"]]
     if a["nearest_pairs"]:
