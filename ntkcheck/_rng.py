@@ -14,7 +14,15 @@ __all__ = ["as_generator", "seed_record"]
 
 
 def as_generator(rng) -> np.random.Generator:
-    """Return a ``Generator`` for ``rng``; raise a clear ``TypeError`` for anything else."""
+    """Return a ``Generator`` for ``rng``; raise a clear ``TypeError`` for anything else.
+
+    The legacy ``numpy.random.RandomState`` is refused (its streams cannot be split by
+    ``spawn``, on which every reproducibility promise of the package rests).
+    """
+    if isinstance(rng, np.random.RandomState):
+        raise TypeError("`rng` must be None, an int, a SeedSequence, a BitGenerator or a Generator, got the "
+                        "legacy numpy.random.RandomState (its streams cannot be split); use "
+                        "numpy.random.default_rng(seed) instead.")
     try:
         return np.random.default_rng(rng)
     except (TypeError, ValueError) as exc:

@@ -161,7 +161,7 @@ def ntk_at_init(X, m: int, *, kappa: float = 1.0, shift: float = 0.0, rng=None,
     m = check_int(m, "m", min_val=1)
     kappa = check_scalar(kappa, "kappa", min_val=0.0, closed="neither")
     shift = check_scalar(shift, "shift")
-    chunk = _chunk_size(chunk, X.shape[0])
+    chunk = _chunk_size(chunk, X.shape[0]) if chunk is None else _chunk_size(chunk, X.shape[0], m)
     dtype = check_float_dtype(dtype)
     rng = as_generator(rng)
     d = X.shape[1]
@@ -248,7 +248,7 @@ def ntk_output_finite(X, W, *, mask=None, shift: float = 0.0, chunk: int | None 
     W = check_W(W, X.shape[1])
     mask, _ = check_mask(mask, W.shape[0])
     shift = check_scalar(shift, "shift")
-    chunk = _chunk_size(chunk, X.shape[0])
+    chunk = _chunk_size(chunk, X.shape[0]) if chunk is None else _chunk_size(chunk, X.shape[0], W.shape[0])
     n = X.shape[0]
     K = np.zeros((n, n), order="F")
     for start, Wc in _enumerate_chunks(W, chunk):
@@ -308,7 +308,7 @@ def firing_fraction(X, W, *, shift: float = 0.0, chunk: int | None = None) -> np
     X = check_X(X)
     W = check_W(W, X.shape[1])
     shift = check_scalar(shift, "shift")
-    chunk = _chunk_size(chunk, X.shape[0])
+    chunk = _chunk_size(chunk, X.shape[0]) if chunk is None else _chunk_size(chunk, X.shape[0], W.shape[0])
     total = np.zeros(X.shape[0])
     for _, Wc in _enumerate_chunks(W, chunk):
         total += np.count_nonzero(X @ Wc.T >= shift, axis=1)
@@ -456,7 +456,9 @@ def _chunk_size(chunk, n: int, m: int | None = None) -> int:
             per_thread = -(-m // numba.get_num_threads())
             c = min(c, max(512, -(-per_thread // 64) * 64))
         return int(c)
-    return check_int(chunk, "chunk", min_val=64)
+    chunk = check_int(chunk, "chunk", min_val=64)
+    # a chunk larger than the width is one chunk of all neurons: never allocate beyond it
+    return chunk if m is None else min(chunk, max(64, m))
 
 
 def _enumerate_chunks(W: np.ndarray, chunk: int):

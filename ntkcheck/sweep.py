@@ -484,6 +484,11 @@ def run_sweep(spec, out, *, workers: int | None = None, scheduler: str | None = 
             + "; ".join(f"{n} ({why})" for n, why in scan.corrupt[:3]))
     todo = [t for t in sweep.tasks if t.run_id not in scan.records
             or (retry_failed and scan.records[t.run_id]["status"] == "failed")]
+    cost = getattr(fn, "cost", None)
+    if cost is not None and (scheduler or workers):
+        # longest first (LPT): the last runs to finish are short ones, so workers end together;
+        # results do not depend on the order (each run's seed is its own)
+        todo.sort(key=lambda t: -cost(t.params))
     meta["launches"].append(dict(time=time.time(), host=socket.gethostname(), pid=os.getpid(),
                                  backend="dask" if scheduler else ("inline" if workers == 0 else "processes"),
                                  scheduler=scheduler, workers=None if scheduler else workers,

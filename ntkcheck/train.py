@@ -276,7 +276,8 @@ def train(
     if n_threads is None:
         n_threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     n_threads = check_int(n_threads, "n_threads", min_val=1)
-    chunk = _default_chunk(n) if chunk_size is None else check_int(chunk_size, "chunk_size", min_val=1)
+    # a chunk larger than the width is one chunk of all neurons (never allocated beyond m)
+    chunk = _default_chunk(n) if chunk_size is None else min(check_int(chunk_size, "chunk_size", min_val=1), m)
     progress = bool(progress)
     gen = as_generator(rng) if masks is None else None
     seed = seed_record(rng) if masks is None else None

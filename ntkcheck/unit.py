@@ -46,7 +46,7 @@ from .verify import fit_contraction, measure_identities, plateau
 
 __all__ = ["SEED_RULE", "LOSS_POINTS", "HEAD_STEPS", "DataContext", "Resolved", "RunSummary", "SeedRun",
            "load_data", "resolve", "seed_streams", "run_seed", "summarize", "movement_fractions",
-           "run_one"]
+           "run_one", "run_cost"]
 
 #: The one seed rule of the package (``ntkcheck run``, sweeps and ``reproduce``).
 SEED_RULE = "run seed s: init, masks, identities = numpy.random.SeedSequence(s).spawn(3)"
@@ -394,7 +394,28 @@ def run_one(params: dict, seed: int, *, threads: int = 1) -> dict:
     return run.summary.to_dict()
 
 
+def run_cost(params: dict) -> float:
+    """Relative cost of a run (for scheduling only): neuron-point products per training step
+    (ξ·p·m·n per local step) plus the plateau prediction (m·n per step); the data size is taken
+    from a built-in sphere spec, else assumed equal across runs."""
+    n = _spec_n(params["data"])
+    xi = 1.0 if params["xi"] is None else params["xi"]
+    per_step = params["local_steps"] * max(1.0, xi * params["p"]) * params["m"] * n
+    return float(params["steps"] * (per_step + (params["m"] * n if params["predict"] else 0.0)) + params["m"] * n)
+
+
+def _spec_n(data: str) -> float:
+    kind, _, rest = data.partition(":")
+    if kind == "sphere":
+        for item in rest.split(","):
+            key, _, value = item.partition("=")
+            if key.strip() == "n" and value.strip().isdigit():
+                return float(value)
+    return 100.0
+
+
 run_one.validate = canonical_params
+run_one.cost = run_cost
 
 
 def _kept_steps(K: int, stride: int) -> np.ndarray:

@@ -377,3 +377,21 @@ def test_inputs_without_columns(tmp_path):
     np.savez(tmp_path / "empty.npz", X=np.zeros((4, 0)), y=np.zeros(4))
     with pytest.raises(ValueError, match=r"empty\.npz: array `X` has no columns \(shape \(4, 0\)\)"):
         load_dataset(str(tmp_path / "empty.npz"), normalize=True)
+
+
+def test_absurd_chunks_are_clamped_to_the_width_and_randomstate_is_refused():
+    """`chunk=10**12` asked for 931 GiB; it is one chunk of all neurons (same result).  The legacy
+    RandomState cannot be spawned, so it gets a message with the fix instead of a numpy error."""
+    import ntkcheck
+
+    rng = np.random.default_rng(0)
+    X, W = rng.standard_normal((5, 3)), rng.standard_normal((8, 3))
+    np.testing.assert_array_equal(ntkcheck.ntk_finite(X, W, chunk=10**12), ntkcheck.ntk_finite(X, W))
+    np.testing.assert_array_equal(ntkcheck.ntk_at_init(X, 100, rng=1, chunk=10**12),
+                                  ntkcheck.ntk_at_init(X, 100, rng=1, chunk=100))
+    net = ntkcheck.init_network(3, 8, rng=0)
+    big = ntkcheck.train(X, np.ones(5), net, scheme="gd", eta=0.1, global_steps=2, chunk_size=10**12)
+    ref = ntkcheck.train(X, np.ones(5), net, scheme="gd", eta=0.1, global_steps=2, chunk_size=8)
+    np.testing.assert_array_equal(big.trajectory.loss, ref.trajectory.loss)
+    with pytest.raises(TypeError, match="legacy numpy.random.RandomState.*default_rng"):
+        ntkcheck.init_network(3, 8, rng=np.random.RandomState(0))

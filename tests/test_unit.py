@@ -78,3 +78,13 @@ def test_predicted_xi_slope_has_the_measured_sign_at_large_and_small_kappa():
         (m1, p1), (m2, p2) = (_plateaus(kappa, xi, (0,), steps=300) for xi in (0.25, 0.75))
         signs[kappa] = (np.sign(m2 - m1), np.sign(p2 - p1))
     assert signs[1.0] == (1.0, 1.0) and signs[0.01] == (-1.0, -1.0), signs
+
+
+def test_run_cost_orders_runs_for_scheduling():
+    from ntkcheck._params import canonical_params
+    from ntkcheck.unit import run_cost
+
+    base = canonical_params(dict(data="sphere:n=100,d=10", m=1000, steps=100))
+    assert run_cost(dict(base, m=2000)) > run_cost(base) > run_cost(dict(base, steps=10))
+    assert run_cost(dict(base, data="sphere:n=200,d=10")) > run_cost(base)
+    assert run_cost(dict(base, predict=False)) < run_cost(base)

@@ -60,17 +60,20 @@ def build_result(args) -> dict:
     from ..assumptions import check_assumptions
     from ..data import check_memory, load_dataset
     from ..verify import check_theorem, data_values, expected_r0
-    from .._validation import check_int, check_scalar
+    from .._params import check_param, check_step_size
+    from .._validation import check_scalar
 
+    # the run parameters follow the one table of rules (ntkcheck._params), as in run and sweeps
     if args.width is not None:
-        check_int(args.width, "--width", min_val=1)
+        check_param("m", args.width, label="--width")
     if args.eta is not None:
-        check_scalar(args.eta, "--eta", min_val=0.0, closed="neither")
-    check_scalar(args.kappa, "--kappa", min_val=0.0, closed="neither")
-    check_scalar(args.delta, "--delta", min_val=0.0, max_val=1.0, closed="neither")
-    check_scalar(args.xi, "--xi", min_val=0.0, max_val=1.0, closed="right")
-    for name in ("p", "tau", "steps"):
-        check_int(getattr(args, name), f"--{name}", min_val=1)
+        check_step_size(args.eta, "--eta")
+    check_param("kappa", args.kappa, label="--kappa")
+    check_param("delta", args.delta, label="--delta")
+    check_param("xi", args.xi, label="--xi")
+    check_param("p", args.p, label="--p")
+    check_param("local_steps", args.tau, label="--tau")
+    check_param("steps", args.steps, label="--steps")
     check_scalar(args.epsilon, "--epsilon", min_val=0.0, closed="neither")
     check_scalar(args.label_bound, "--label-bound", min_val=0.0, closed="neither")
     ds = load_dataset(args.data, target=args.target, normalize=args.normalize)
