@@ -67,6 +67,13 @@ def test_no_global_numpy_random_state():
     # np.random.seed / np.random.<distribution>(...) use hidden global state (style.md §5)
     # any call np.random.<name>(...) other than constructing an explicit generator
     pattern = re.compile(r"np\.random\.(?!default_rng\b|Generator\b|SeedSequence\b|BitGenerator\b|PCG64\b"
-                         r"|PCG64DXSM\b|Philox\b|SFC64\b|MT19937\b)\w+\s*\(")
+                         r"|PCG64DXSM\b|Philox\b|SFC64\b|MT19937\b|RandomState\b)\w+\s*\(")
     offenders = [str(p) for p in _sources() if p != pathlib.Path(__file__) and pattern.search(p.read_text())]
     assert offenders == []
+
+
+def test_legacy_randomstate_only_where_a_test_checks_it_is_refused():
+    # an explicit RandomState is local, not global, state; the package never builds one, and the one
+    # test that does checks that `rng=RandomState(...)` gets a clear error
+    users = sorted(p.name for p in _sources() if p != pathlib.Path(__file__) and "RandomState(" in p.read_text())
+    assert users == ["test_inputs_hardening.py"]
