@@ -24,7 +24,7 @@ from ._validation import check_choice, check_scalar
 from .masks import SCHEMES, _resolve_scheme
 
 __all__ = ["Interval", "Options", "Text", "Flag", "Either", "Param", "RUN_PARAMS", "ALIASES",
-           "RECORD_PRESETS", "check_param", "check_step_size", "canonical_params", "parse_seeds"]
+           "RECORD_PRESETS", "check_param", "check_step_size", "check_schedule", "canonical_params", "parse_seeds"]
 
 #: What a run records along training (the presets of :func:`ntkcheck.train`'s ``record``).
 RECORD_PRESETS = {
@@ -176,6 +176,17 @@ def check_step_size(eta, name: str = "eta") -> float:
         raise ValueError(f"`{name}` must be a number > 0 here; 'auto' (1/lambda_max(H_inf) of the data) is "
                          "resolved by ntkcheck run / ntkcheck.unit.run_seed: pass that value.")
     return _POS.check(eta, name)
+
+
+def check_schedule(*, scheme, eta, global_steps, local_steps, p, xi):
+    """The training schedule of Algorithm 1, checked by the table's rules (``train`` and the
+    plateau model share it): returns ``(eta, K, tau, p, kind, xi)`` with ξ resolved."""
+    eta = check_step_size(eta)
+    K = check_param("steps", global_steps, label="global_steps")
+    tau = check_param("local_steps", local_steps)
+    p = check_param("p", p)
+    kind, xi = _resolve_scheme(scheme, p, xi, tau)
+    return eta, K, tau, p, kind, xi
 
 
 def canonical_params(params: dict, *, where: str = "") -> dict:

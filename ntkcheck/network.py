@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 
 from ._rng import as_generator, seed_record
-from ._validation import check_array, check_int, check_mask, check_scalar, check_W, check_X
+from ._validation import check_array, check_int, check_mask, check_scalar, check_W, check_X, check_y
 
-__all__ = ["Network", "init_network", "network_output"]
+__all__ = ["Network", "init_network", "network_output", "check_training_inputs"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -142,3 +142,19 @@ def network_output(X, W, a, *, mask=None) -> np.ndarray:
     mask, _ = check_mask(mask, m)
     coef = a if mask is None else a * mask
     return np.maximum(X @ W.T, 0.0) @ coef / np.sqrt(m)
+
+
+def check_training_inputs(X, y, net):
+    """Validate data and a network for training or for the plateau model; return (X, y, W, a).
+
+    The one check shared by :func:`ntkcheck.train` and :func:`ntkcheck.predict_plateau`: ``X``
+    finite of shape (n, d), ``y`` of shape (n,), ``net`` a :class:`Network` whose ``W`` has d
+    columns and whose ``a`` has one sign per neuron (float64 arrays are returned).
+    """
+    X = check_X(X)
+    y = check_y(y, X.shape[0])
+    if not isinstance(net, Network):
+        raise TypeError(f"`net` must be a Network (from ntkcheck.init_network), got {type(net).__name__}.")
+    W = check_array(check_W(net.W, X.shape[1], "net.W"), "net.W")
+    a = check_array(net.a, "net.a", shape=(W.shape[0],))
+    return X, y, W, a

@@ -41,10 +41,9 @@ import numpy as np
 
 from ._config import NumericalWarning
 from ._json import jsonable
-from ._params import check_param, check_step_size
-from ._validation import check_array, check_scalar, check_W, check_X, check_y
-from .masks import _resolve_scheme, theta as _theta
-from .network import Network
+from ._params import check_param, check_schedule
+from .masks import theta as _theta
+from .network import Network, check_training_inputs
 from .ntk import ntk_finite
 
 __all__ = ["PlateauPrediction", "implicit_objective", "predict_plateau"]
@@ -160,8 +159,10 @@ def implicit_objective(X, y, net: Network, *, xi: float) -> tuple[float, np.ndar
     >>> bool(np.isclose(G, np.sum((y - net.output(X)) ** 2))), grad.shape
     (True, (4, 2))
     """
-    X, y, W, a = _net_iv(X, y, net)
-    xi = check_scalar(xi, "xi", min_val=0.0, max_val=1.0, closed="right")
+    X, y, W, a = check_training_inputs(X, y, net)
+    xi = check_param("xi", xi)
+    if xi is None:
+        raise TypeError("`xi` must be a keep probability in (0, 1], got None.")
     G, grad, _ = _objective(X, y, W, a, xi)
     return G, grad
 
@@ -240,12 +241,9 @@ def predict_plateau(
     >>> bool(pred.noise > 0), bool(np.isclose(pred.total, pred.bias + pred.noise))
     (True, True)
     """
-    X, y, W0, a = _net_iv(X, y, net)
-    eta = check_step_size(eta)  # the run-parameter rules, shared with train (ntkcheck._params)
-    K = check_param("steps", global_steps, label="global_steps")
-    tau = check_param("local_steps", local_steps)
-    p = check_param("p", p)
-    kind, xi = _resolve_scheme(scheme, p, xi, tau)
+    X, y, W0, a = check_training_inputs(X, y, net)  # the checks train makes, in one place
+    eta, K, tau, p, kind, xi = check_schedule(scheme=scheme, eta=eta, global_steps=global_steps,
+                                              local_steps=local_steps, p=p, xi=xi)
     th = _theta(kind, xi, p)
     step = eta * tau * th / (2.0 * xi)
 
@@ -294,17 +292,6 @@ def predict_plateau(
 
 
 # ----------------------------------------------------------------------------- private helpers
-
-
-def _net_iv(X, y, net):
-    """Validate data and network; return (X, y, W, a) as float64."""
-    X = check_X(X)
-    y = check_y(y, X.shape[0])
-    if not isinstance(net, Network):
-        raise TypeError(f"`net` must be a Network (from ntkcheck.init_network), got {type(net).__name__}.")
-    W = check_array(check_W(net.W, X.shape[1], "net.W"), "net.W")
-    a = check_array(net.a, "net.a", shape=(W.shape[0],))
-    return X, y, W, a
 
 
 def _objective(X, y, W, a, xi):

@@ -48,11 +48,11 @@ from ._train_kernels import (
     _pattern_diff_kernel,
     _row_dist_kernel,
 )
-from ._params import RECORD_PRESETS, check_param, check_step_size
-from ._validation import check_int, check_W, check_X, check_y, check_array
-from .masks import _check_run_masks, _draw_step, _resolve_scheme, theta as _theta
+from ._params import RECORD_PRESETS, check_schedule
+from ._validation import check_int
+from .masks import _check_run_masks, _draw_step, theta as _theta
 from .eigen import min_eigenvalue
-from .network import Network
+from .network import Network, check_training_inputs
 from .ntk import ntk_finite
 
 __all__ = ["train", "TrainResult", "Trajectory", "RECORD_ITEMS", "DIVERGENCE_FACTOR"]
@@ -257,19 +257,11 @@ def train(
     >>> res.status, res.trajectory.loss.shape, bool(res.trajectory.loss[-1] < res.trajectory.loss[0])
     ('completed', (21,), True)
     """
-    X = check_X(X)
+    X, y, W0, a = check_training_inputs(X, y, net)
     n, d = X.shape
-    y = check_y(y, n)
-    if not isinstance(net, Network):
-        raise TypeError(f"`net` must be a Network (from ntkcheck.init_network), got {type(net).__name__}.")
-    W0 = check_array(check_W(net.W, d, "net.W"), "net.W")
     m = W0.shape[0]
-    a = check_array(net.a, "net.a", shape=(m,))
-    eta = check_step_size(eta)
-    K = check_param("steps", global_steps, label="global_steps")
-    tau = check_param("local_steps", local_steps)
-    p = check_param("p", p)
-    kind, xi = _resolve_scheme(scheme, p, xi, tau)
+    eta, K, tau, p, kind, xi = check_schedule(scheme=scheme, eta=eta, global_steps=global_steps,
+                                              local_steps=local_steps, p=p, xi=xi)
     if masks is not None:
         masks = _check_run_masks(masks, K, p, m, kind, scheme)
     items = _check_record(record)

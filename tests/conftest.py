@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 
 import numpy as np
 import pytest
@@ -32,6 +33,23 @@ ATOL_EXACT = 1e-12
 RTOL_CLOSED_FORM = 1e-9
 #: Monte-Carlo comparisons are made in units of the estimated standard error: MC_SIGMAS (imported
 #: above) is the package's one z-test threshold, ntkcheck._stats.
+
+
+#: Seconds after which a test that may open a FIFO by mistake fails instead of blocking.
+HANG_GUARD_SECONDS = 20
+
+
+@pytest.fixture
+def no_hang():
+    """Fail (instead of blocking forever) if the code under test opens a FIFO."""
+    def alarm(signum, frame):
+        raise TimeoutError("blocked: a FIFO was opened")
+
+    old = signal.signal(signal.SIGALRM, alarm)
+    signal.alarm(HANG_GUARD_SECONDS)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, old)
 
 
 def unit_rows(X: np.ndarray) -> np.ndarray:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 import os
-import signal
 from pathlib import Path
 
 import pytest
@@ -25,7 +24,6 @@ from bounds.parse import MAX_EXPONENT, MAX_NODES
 
 ROOT = Path(bounds.__file__).parent
 NAMES = {"n": S.n, "m": S.m, "k": S.k, "lambda_0": S.lambda_0, "delta": S.delta}
-HANG_GUARD_SECONDS = 20
 
 HEAD = """
 name = "adversary.thm"
@@ -42,16 +40,6 @@ m = { positive = true, integer = true }
 """
 
 
-@pytest.fixture
-def no_hang():
-    def alarm(signum, frame):
-        raise TimeoutError("blocked: a FIFO was opened")
-
-    old = signal.signal(signal.SIGALRM, alarm)
-    signal.alarm(HANG_GUARD_SECONDS)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, old)
 
 
 def _imports(module: str) -> set:

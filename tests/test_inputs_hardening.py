@@ -8,7 +8,6 @@ import io
 import json
 import os
 import shutil
-import signal
 import stat
 import subprocess
 import sys
@@ -24,20 +23,8 @@ from ntkcheck._config import numba_cache_usable
 from ntkcheck.data import load_dataset, load_file, normalize_rows
 
 ROOT = Path(__file__).resolve().parents[1]
-HANG_GUARD_SECONDS = 20
 
 
-@pytest.fixture
-def no_hang():
-    """Fail (instead of blocking forever) if the code under test opens a FIFO."""
-    def alarm(signum, frame):
-        raise TimeoutError("blocked: a FIFO was opened")
-
-    old = signal.signal(signal.SIGALRM, alarm)
-    signal.alarm(HANG_GUARD_SECONDS)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, old)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ error).
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import stat
 
@@ -21,20 +20,8 @@ from ntkcheck._io import (DEFAULT_MAX_INPUT_BYTES, MAX_INPUT_ENV, UnsafeOutputEr
                           bracket_depth, check_input_file, max_input_bytes, parse_toml, read_text,
                           read_toml)
 
-HANG_GUARD_SECONDS = 20
 
 
-@pytest.fixture
-def no_hang():
-    """Fail (instead of blocking forever) if the code under test opens a FIFO."""
-    def alarm(signum, frame):
-        raise TimeoutError("blocked: a FIFO was opened")
-
-    old = signal.signal(signal.SIGALRM, alarm)
-    signal.alarm(HANG_GUARD_SECONDS)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, old)
 
 
 @pytest.fixture
