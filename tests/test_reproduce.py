@@ -160,10 +160,9 @@ def test_sizes_are_declared():
 
 
 @pytest.mark.slow
-def test_quick_reproduction_under_a_minute(tmp_path):
-    import time
-
-    t0 = time.perf_counter()
+def test_quick_reproduction_at_its_real_size(tmp_path):
+    """The README's first command at its real size (timings are measured by benchmarks/, not here)."""
     summary = reproduce_liao2022(tmp_path, quick=True, progress=False)
-    assert time.perf_counter() - t0 < 60
-    assert summary["status"] == "completed" and len(summary["claims"]) == 5
+    assert summary["status"] == "completed" and [c["id"] for c in summary["claims"]] == [
+        "a", "b_xi", "kappa", "c", "d", "ntk"]
+    assert summary["runs_executed"] == summary["runs"] and len(summary["regimes"]) == 3
