@@ -101,10 +101,12 @@ class Either:
             try:
                 return rule.check(value, name)
             except (TypeError, ValueError) as exc:
-                errors.append(str(exc))
+                errors.append(exc)
+        # a wrong type for every form is a TypeError, as everywhere in the package
+        kind = TypeError if all(isinstance(e, TypeError) for e in errors) else ValueError
         if len(errors) == 1:
-            raise ValueError(errors[0])
-        raise ValueError(f"`{name}` got {value!r}, which fits none of its forms: " + " / ".join(errors))
+            raise kind(str(errors[0]))
+        raise kind(f"`{name}` got {value!r}, which fits none of its forms: " + " / ".join(map(str, errors)))
 
 
 @dataclass(frozen=True)

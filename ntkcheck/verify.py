@@ -297,13 +297,13 @@ def compare_run(summaries, *, theorem: str, values: dict) -> dict:
                           if err is not None else None)
     preds = [s for s in runs if s.predicted_plateau is not None]
     if preds:
-        tot = np.array([s.predicted_plateau for s in preds], dtype=float)
-        meas = np.array([s.plateau for s in preds], dtype=float)
+        tot = _mean([s.predicted_plateau for s in preds])
+        meas = _mean([s.plateau for s in preds])
         out["plateau_model"] = dict(
             predicted_bias=_mean([s.predicted_bias for s in preds]),
             predicted_noise=_mean([s.predicted_noise for s in preds]),
-            predicted_total=_mean(tot), measured_mean=_mean(meas),
-            ratio=(_mean(tot) / _mean(meas)) if _mean(meas) and _mean(tot) is not None else None,
+            predicted_total=tot, measured_mean=meas,
+            ratio=tot / meas if tot is not None and meas else None,
             ratio_per_seed=[s.plateau_ratio for s in preds],
             note="docs/theory.md §8 [DERIVED]: bias = tracked loss along gradient descent on the implicit "
                  "objective G (step eta tau theta/(2 xi)), noise = linear response to the mask sampling; "

@@ -77,3 +77,15 @@ def test_legacy_randomstate_only_where_a_test_checks_it_is_refused():
     # test that does checks that `rng=RandomState(...)` gets a clear error
     users = sorted(p.name for p in _sources() if p != pathlib.Path(__file__) and "RandomState(" in p.read_text())
     assert users == ["test_inputs_hardening.py"]
+
+
+def test_parameter_rules_keep_the_error_type():
+    """A value of the wrong type for every form of a rule is a TypeError, a wrong value a ValueError."""
+    from ntkcheck._params import check_param
+
+    with pytest.raises(TypeError, match="`xi` must be a real number, got bool True"):
+        check_param("xi", True)
+    with pytest.raises(ValueError, match=r"`xi` must be in \(0.0, 1.0\]"):
+        check_param("xi", 0.0)
+    with pytest.raises(ValueError, match="fits none of its forms"):
+        check_param("eta", "fast")  # a string, but not 'auto': a wrong value
