@@ -25,6 +25,7 @@ from .train import TrainResult, Trajectory, train
 from .plateau import PlateauPrediction, implicit_objective, predict_plateau
 from .assumptions import AssumptionReport, check_assumptions
 from .data import Dataset, load_dataset
+from .deep import DeepNetwork, deep_forward, init_deep_network, ntk_deep_finite, ntk_deep_infinite
 
 __version__ = "0.1.0"
 
@@ -55,4 +56,9 @@ __all__ = [
     "ntk_infinite",
     "ntk_output_finite",
     "ntk_output_infinite",
+    "DeepNetwork",
+    "deep_forward",
+    "init_deep_network",
+    "ntk_deep_finite",
+    "ntk_deep_infinite",
 ]
