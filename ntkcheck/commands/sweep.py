@@ -6,9 +6,12 @@
                    [--retry-failed] [--threads T] [--max-retries R] [--quiet]
     ntkcheck sweep-status DIR [--all-failures] [--show RUN_ID]
     ntkcheck sweep-report DIR [--out REPORT_DIR] [--value COLUMN] [--formats png,pdf]
+                          [--fit THEOREM:KEY [--measured COLUMN] [--free e_x,c_y] [--boot N] [--seed S]]
 
 The spec format, seed derivation and scheduling are described in :mod:`ntkcheck.sweep`, the
-store layout in :mod:`ntkcheck.store`, the tables and figures in :mod:`ntkcheck.aggregate`.
+store layout in :mod:`ntkcheck.store`, the tables and figures in :mod:`ntkcheck.aggregate`, the
+fit of a theorem's free exponents and constants (``--fit``; THEOREM is a registry name or the
+path of a TOML theorem) in :mod:`ntkcheck.exponents`.
 
 Exit codes: ``sweep`` and ``sweep-status`` return 0 when every run of the spec finished
 successfully, 1 when some failed or are pending, 2 for bad arguments, 130 when interrupted
@@ -68,6 +71,19 @@ def add_parser(subparsers) -> None:
     r.add_argument("--out", metavar="REPORT_DIR", default=None, help="output directory (default DIR/report)")
     r.add_argument("--value", default="final_loss", help="column to aggregate (default final_loss)")
     r.add_argument("--formats", default="png,pdf", help="figure formats (default png,pdf)")
+    r.add_argument("--fit", metavar="THEOREM:KEY", default=None,
+                   help="also fit the free e_*/c_* symbols of expression KEY of THEOREM (a registry name "
+                        "or a TOML theorem file) to the runs, e.g. liao2022.thm3:error_variance; prints "
+                        "the table and writes fit_<theorem>_<key>.json/.md into the report directory")
+    r.add_argument("--measured", metavar="COLUMN", default=None,
+                   help="with --fit: the measured column (default: plateau for error* keys, contraction "
+                        "for rate; required otherwise)")
+    r.add_argument("--free", metavar="NAMES", default=None,
+                   help="with --fit: comma-separated symbols to fit (default: every e_* and c_* of KEY)")
+    r.add_argument("--boot", type=int, default=1000, metavar="N",
+                   help="with --fit: bootstrap resamples for the confidence intervals (default 1000)")
+    r.add_argument("--seed", type=int, default=None, metavar="S",
+                   help="with --fit: bootstrap seed (default: fresh entropy, recorded in the JSON)")
     r.set_defaults(func=_report)
 
 
@@ -117,13 +133,56 @@ def _report(args) -> int:
     bad = [f for f in formats if f not in ("png", "pdf", "svg")]
     if bad or not formats:
         raise ValueError(f"--formats must be a comma-separated subset of png,pdf,svg, got {args.formats!r}.")
+    fit = _fit(args)  # before anything is written: a bad --fit leaves no partial report
     written = report(args.dir, out, value=args.value, formats=formats)
     for kind in ("tables", "figures"):
         for path in written[kind]:
             print(path)
     for note in written["notes"]:
         print(f"note: {note}", file=sys.stderr)
+    if fit is not None:
+        _write_fit(fit, out)
     return 0
+
+
+def _fit(args):
+    """The :class:`~ntkcheck.exponents.ExponentFit` of ``--fit THEOREM:KEY``, or None.
+
+    Bad values raise ValueError (one line, exit 2 through ``ntkcheck.cli.main``).
+    """
+    from ..exponents import default_measured, fit_theorem, resolve_theorem
+
+    if args.fit is None:
+        given = [f"--{name}" for name in ("measured", "free") if getattr(args, name) is not None]
+        if given:
+            raise ValueError(f"{', '.join(given)} only apply with --fit THEOREM:KEY.")
+        return None
+    name, colon, key = args.fit.rpartition(":")
+    if not colon or not name or not key:
+        raise ValueError(f"--fit must be THEOREM:KEY (a registry name or a TOML theorem file, a colon, an "
+                         f"expression key), e.g. liao2022.thm3:error_variance; got {args.fit!r}.")
+    thm = resolve_theorem(name)
+    if key not in thm.keys():
+        raise ValueError(f"--fit: {thm.name} has no expression {key!r}; its keys: {list(thm.keys())}.")
+    measured = args.measured or default_measured(key)
+    if measured is None:
+        raise ValueError(f"--measured COLUMN is required with --fit {args.fit} (defaults exist only for "
+                         f"error* keys: plateau, and rate: contraction).")
+    return fit_theorem(thm, key, args.dir, measured=measured, free=args.free, n_boot=args.boot,
+                       rng=args.seed)
+
+
+def _write_fit(fit, out) -> None:
+    from .._io import atomic_write
+    from .._json import json_text
+    from ..exponents import report_stem
+
+    print(fit.summary(), end="")
+    stem = report_stem(fit.theorem, fit.key)
+    for path, text in ((out / f"{stem}.json", json_text(fit.to_dict())),
+                       (out / f"{stem}.md", fit.to_markdown())):
+        atomic_write(path, text)
+        print(path)
 
 
 def _print_summary(s, where, *, limit) -> None:
