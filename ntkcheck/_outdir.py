@@ -29,7 +29,8 @@ MARKER = ".ntkcheck-output.json"
 #: The entries each kind of output writes (all of them are removed by ``force``).
 OUTPUTS = {
     "run": ("config.toml", "config.json", "seeds", "figures", "report.json", "report.md", "report.html"),
-    "reproduce": ("store", "figures", "data", "summary.json", "summary.md", "summary.html"),
+    "reproduce": ("store", "width", "figures", "data", "summary.json", "summary.md", "summary.html"),
+    "width": ("store", "figures", "summary.json", "summary.md", "summary.html"),
 }
 
 

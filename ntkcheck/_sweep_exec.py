@@ -34,7 +34,7 @@ class Task(NamedTuple):
 
 
 #: Runners a spec may name without ``--allow-runner``: the package's own.
-BUILTIN_RUNNERS = ("ntkcheck.sweep:run_one",)
+BUILTIN_RUNNERS = ("ntkcheck.sweep:run_one", "ntkcheck.width:run_conclusion")
 #: Entry-point group under which installed packages declare further allowed runners.
 RUNNER_ENTRY_POINTS = "ntkcheck.runners"
 
@@ -196,6 +196,34 @@ def _worker_init():
     threading.Thread(target=watch, name="ntkcheck-parent-watch", daemon=True).start()
 
 
+#: The worker pool kept between calls of :func:`_run_local` inside :func:`warm_pool` (else None).
+_WARM: dict | None = None
+
+
+class warm_pool:
+    """Keep the local worker processes alive between sweeps run inside this context.
+
+    A search that runs many small sweeps one after the other (``ntkcheck width``: one per width
+    tried) would otherwise start new processes, and import NumPy/Numba in them, every time.
+    """
+
+    def __enter__(self):
+        global _WARM
+        self.outer, _WARM = _WARM, dict(pool=None, key=None)
+        return self
+
+    def __exit__(self, *exc):
+        global _WARM
+        pool = _WARM.get("pool") if _WARM else None
+        _WARM = self.outer
+        if pool is not None:
+            if exc[0] is None:
+                pool.shutdown(wait=True)
+            else:
+                _kill_pool(pool)
+        return False
+
+
 def _run_local(tasks, runner, workers, threads, max_retries, sink, log):
     """Process pool; a dead worker breaks the pool, which is recreated and its runs resubmitted.
 
@@ -212,7 +240,8 @@ def _run_local(tasks, runner, workers, threads, max_retries, sink, log):
     queue, suspects = deque(tasks), deque()
     shared, alone = Counter(), Counter()
     inflight: dict = {}
-    pool = None
+    warm = _WARM if _WARM is not None and _WARM.get("key") in (None, (workers, runner)) else None
+    pool = warm.pop("pool", None) if warm else None
     isolated = False
 
     def submit(t) -> bool:
@@ -300,7 +329,10 @@ def _run_local(tasks, runner, workers, threads, max_retries, sink, log):
         raise
     finally:
         if pool is not None:
-            pool.shutdown(wait=True)
+            if warm is not None:  # kept for the next sweep of the context
+                warm.update(pool=pool, key=(workers, runner))
+            else:
+                pool.shutdown(wait=True)
 
 
 def _kill_pool(pool):

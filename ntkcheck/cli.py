@@ -32,7 +32,7 @@ import zipfile
 from . import __version__
 
 #: Sub-command modules, in the order ``--help`` lists them.
-COMMAND_MODULES = ("demo", "bounds", "check", "run", "reproduce", "selftest", "sweep")
+COMMAND_MODULES = ("demo", "bounds", "check", "run", "reproduce", "width", "selftest", "sweep")
 
 #: Exceptions that report a user mistake (exit 2, one line).  ValueError covers
 #: UnicodeDecodeError, bounds.ParseError and numpy's LinAlgError; OSError covers

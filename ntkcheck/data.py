@@ -47,8 +47,11 @@ from ._io import check_input_file, max_input_bytes
 from ._rng import as_generator, seed_record
 from ._validation import check_choice, check_int
 
-__all__ = ["Dataset", "sphere", "digits", "load_file", "load_dataset", "normalize_rows",
-           "check_memory", "available_memory"]
+__all__ = ["Dataset", "sphere", "digits", "load_file", "load_dataset", "normalize_rows", "subset_rows",
+           "check_memory", "available_memory", "SUBSET_SEED"]
+
+#: Seed of the permutation behind :func:`subset_rows` (fixed, so subsets of one dataset are nested).
+SUBSET_SEED = 0
 
 #: Rows of X with norms outside [SCALE_MIN, SCALE_MAX] make ``x_i . x_j`` under- or overflow.
 SCALE_MIN, SCALE_MAX = 1e-150, 1e150
@@ -321,6 +324,33 @@ def load_dataset(spec: str, *, target=None, normalize: bool = False) -> Dataset:
         ds = normalize_rows(ds)
     _check_scale(ds)
     return ds
+
+
+def subset_rows(ds: Dataset, rows: int) -> Dataset:
+    """The first ``rows`` points of a fixed random permutation of ``ds`` (nested subsets).
+
+    The permutation comes from ``numpy.random.default_rng(SUBSET_SEED)``, so the subsets of one
+    dataset are nested (``rows=50`` is a prefix of ``rows=100``) and each is a uniform random
+    subset whatever the order of the file (a file sorted by label is not a problem).  Used by
+    the width scaling of ``ntkcheck width --scale`` (m*(n) on nested subsets).
+
+    Examples
+    --------
+    >>> ds = sphere(10, 3, rng=0)
+    >>> small, big = subset_rows(ds, 4), subset_rows(ds, 6)
+    >>> bool((small.X == big.X[:4]).all())
+    True
+    """
+    rows = check_int(rows, "rows", min_val=2)
+    if rows > ds.n:
+        raise ValueError(f"`rows` must be at most the {ds.n} points of {ds.name}, got {rows}; use a larger "
+                         f"dataset (e.g. sphere:n={rows},...) or a smaller subset.")
+    if rows == ds.n:
+        return ds
+    idx = np.random.default_rng(SUBSET_SEED).permutation(ds.n)[:rows]
+    note = f"the first {rows} of {ds.n} points in a fixed random order (seed {SUBSET_SEED}; nested subsets)"
+    return _make(ds.X[idx], ds.y[idx], f"{ds.name}[rows={rows}]", ds.source, normalized=ds.normalized,
+                 notes=ds.notes + (note,), params=dict(ds.params, rows=rows, subset_seed=SUBSET_SEED))
 
 
 def available_memory() -> int | None:

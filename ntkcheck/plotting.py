@@ -21,7 +21,8 @@ import numpy as np
 from ._io import atomic_write
 
 __all__ = ["new_axes", "save_figure", "plot_loss", "plot_three_movements", "plot_final_error",
-           "plot_contraction", "plot_ntk_concentration", "plot_lambda_min", "plot_movement"]
+           "plot_contraction", "plot_ntk_concentration", "plot_lambda_min", "plot_movement",
+           "plot_width_probability", "plot_width_scaling"]
 
 
 def new_axes(figsize=(5.5, 3.8)):
@@ -266,4 +267,68 @@ def plot_movement(trajectories, *, R=None, R_prime=None, ax=None):
     ax.set_xlabel("global step $k$")
     ax.set_ylabel("weight movement")
     ax.legend(fontsize=8)
+    return ax
+
+
+def plot_width_probability(results, *, ax=None):
+    """The "phase transition": fraction of seeds on which the conclusion holds against the width m,
+    one curve per data size n, with Clopper–Pearson bars and the ``1 − δ`` line.
+
+    Parameters
+    ----------
+    results : sequence of :class:`~ntkcheck.width.WidthResult`
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _ax(ax)
+    for r in results:
+        lv = sorted(r.levels, key=lambda v: v.m)
+        m = np.array([v.m for v in lv], float)
+        prob = np.array([v.probability for v in lv])
+        lo = np.array([v.ci[0] for v in lv])
+        hi = np.array([v.ci[1] for v in lv])
+        ax.errorbar(m, prob, yerr=[prob - lo, hi - prob], marker="o", ms=3.5, capsize=2, lw=1.2,
+                    label=f"n = {r.n}" + (f": $m^* = {r.m_star}$" if r.m_star else ": not found"))
+    if results:
+        ax.axhline(1 - results[0].delta, color="k", ls="--", lw=1, label=rf"$1 - \delta = {1 - results[0].delta:g}$")
+    ax.set_xscale("log")
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_xlabel("width $m$")
+    ax.set_ylabel("fraction of seeds where it holds")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_width_scaling(fit, theorems=(), *, ax=None):
+    """m*(n) on log–log axes with the fitted line, and each theorem's predicted width (dashed).
+
+    Parameters
+    ----------
+    fit : :class:`~ntkcheck.scaling.ScalingFit`
+    theorems : sequence of dict
+        ``theorem``, ``widths`` (one per n, None where not available), ``nominal``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _ax(ax)
+    n = np.asarray(fit.ns, float)
+    ax.plot(n, fit.m_star, "o", color="C0", label="measured $m^*$")
+    grid = np.geomspace(n.min(), n.max(), 50)
+    ax.plot(grid, np.exp(fit.a) * grid**fit.b, "-", color="C0", lw=1.4,
+            label=rf"fit $n^{{{fit.b:.2f}}}$ [{fit.b_ci[0]:.2f}, {fit.b_ci[1]:.2f}]")
+    for i, t in enumerate(theorems):
+        w = t.get("widths") or []
+        if w and all(v is not None for v in w):
+            ax.plot(n, w, "--", color=f"C{i + 1}", lw=1.2,
+                    label=f"{t['theorem']} (n^{t['nominal']:g} nominal)" if t.get("nominal") is not None
+                    else t["theorem"])
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("data size $n$")
+    ax.set_ylabel("width $m$")
+    ax.legend(fontsize=7)
     return ax

@@ -188,7 +188,7 @@ def parse_spec(text: str, *, source: str = "<spec>", legacy: bool = False, allow
     if legacy:
         validate = _validate_params_v1 if runner_ref == DEFAULT_RUNNER else None
     elif read_only:
-        validate = run_one.validate if runner_ref in BUILTIN_RUNNERS else None
+        validate = getattr(resolve_runner(runner_ref), "validate", None) if runner_ref in BUILTIN_RUNNERS else None
     else:
         runner_ref = check_runner(runner_ref, allow_any=allow_runner)
         validate = getattr(resolve_runner(runner_ref), "validate", None)

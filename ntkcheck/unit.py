@@ -37,7 +37,7 @@ from ._config import NumericalWarning
 from ._json import jsonable
 from ._params import RECORD_PRESETS, canonical_params
 from .assumptions import AssumptionReport, check_assumptions
-from .data import Dataset, load_dataset
+from .data import Dataset, load_dataset, subset_rows
 from .masks import SCHEMES, _resolve_scheme, theta as scheme_theta
 from .network import init_network
 from .plateau import PlateauPrediction, predict_plateau
@@ -87,22 +87,25 @@ def seed_streams(seed: int):
     return np.random.SeedSequence(int(seed)).spawn(3)
 
 
-def load_data(data: str, target=None, normalize: bool = False) -> DataContext:
+def load_data(data: str, target=None, normalize: bool = False, rows: int | None = None) -> DataContext:
     """Load a dataset spec and check Assumption 1, once per process (cached by spec and file stamp).
 
-    A file is reloaded when its size or modification time changes.
+    A file is reloaded when its size or modification time changes.  ``rows`` keeps a nested
+    random subset (:func:`ntkcheck.data.subset_rows`; λ0 and λ_max are those of the subset).
     """
     stamp = None
     path = data.partition(",")[0]
     if os.path.exists(path):
         st = os.stat(path)
         stamp = (st.st_size, st.st_mtime_ns)
-    return _load_data_cached(data, target, bool(normalize), stamp)
+    return _load_data_cached(data, target, bool(normalize), stamp, rows)
 
 
 @functools.lru_cache(maxsize=8)
-def _load_data_cached(data, target, normalize, stamp) -> DataContext:
+def _load_data_cached(data, target, normalize, stamp, rows=None) -> DataContext:
     ds = load_dataset(data, target=target, normalize=normalize)
+    if rows is not None:
+        ds = subset_rows(ds, rows)
     rep = check_assumptions(ds.X, ds.y, label_bound=max(1.0, float(np.abs(ds.y).max())))
     return DataContext(dataset=ds, assumptions=rep)
 

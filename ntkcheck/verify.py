@@ -1,6 +1,7 @@
-"""Predictions of the theorems in :mod:`bounds` next to measurements (the one user of ``bounds``).
+"""Predictions of the theorems in :mod:`bounds` next to measurements (with its companion
+:mod:`ntkcheck.exponents`, the only user of ``bounds``).
 
-Two jobs (style.md §1: the numeric core stays free of SymPy; this layer joins the two):
+Four jobs (style.md §1: the numeric core stays free of SymPy; this layer joins the two):
 
 * :func:`check_theorem` evaluates a theorem on a dataset and a configuration — its predicted
   width, step size, rate, radii and error term — and says which hypotheses the given width m,
@@ -14,6 +15,10 @@ Two jobs (style.md §1: the numeric core stays free of SymPy; this layer joins t
   and ``min_k λ_min(H(W_k))`` against ``λ0/2``.  :func:`measure_identities`
   (:mod:`ntkcheck._identities`) measures each [EXACT] identity of docs/theory.md §5 with its
   Monte-Carlo standard error, the exact expectations being those of ``exact.lk22_identities``.
+* :func:`predicted_widths` gives each theorem's width requirement beside the width a conclusion
+  needs on the data (:mod:`ntkcheck.width`), with its exponent of n (:func:`n_exponent`).
+* :func:`fit_theorem` (:mod:`ntkcheck.exponents`) fits a theorem's free exponents and constants to
+  measurements across a sweep.
 """
 
 from __future__ import annotations
@@ -23,17 +28,20 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import sympy as sp
 
 import bounds
 from bounds import MissingValueError
 
 from ._json import jsonable
+from .exponents import ExponentFit, fit_theorem
 from ._identities import identity_samples
 from ._stats import z_test
 from .masks import theta as masks_theta
 
 __all__ = ["Requirement", "TheoremCheck", "check_theorem", "data_values",
-           "expected_r0", "run_values", "dzps19_rate", "fit_contraction", "plateau", "compare_run", "measure_identities"]
+           "expected_r0", "run_values", "dzps19_rate", "fit_contraction", "plateau", "compare_run", "measure_identities",
+           "fit_theorem", "ExponentFit", "predicted_widths", "n_exponent"]
 
 #: Expressions evaluated for display (when the theorem has them), in this order.
 PREDICTION_KEYS = ("width", "step_size", "kappa_max", "rate", "error", "radius",
@@ -414,3 +422,63 @@ def _max(a):
 def _min(a):
     a = np.asarray(a, float)
     return float(np.nanmin(a)) if a.size else None
+
+
+# ----------------------------------------------------------------------------- widths (ntkcheck width)
+
+
+def predicted_widths(theorems, values: dict) -> list[dict]:
+    """Each theorem's predicted width (its ``width`` key at default constants) on these values.
+
+    Parameters
+    ----------
+    theorems : sequence of str or bounds.Theorem
+        Theorem names (e.g. the ``theorems`` of a :data:`ntkcheck.width.CONCLUSIONS` entry).
+    values : dict
+        Theorem inputs (``n``, ``lambda_0``, ``delta``, ``kappa``, ``xi``, ...); those a theorem
+        does not use are ignored.
+
+    Returns
+    -------
+    list of dict
+        ``theorem``, ``provenance``, ``citation``, ``width`` (None when a value is missing:
+        ``missing`` names it), ``expression``, ``n_exponent`` (the exponent of n as n → ∞,
+        log factors aside).
+
+    Raises
+    ------
+    ValueError
+        A theorem has no ``width`` key (or is not registered).
+    """
+    names = tuple(theorems)
+    out = []
+    for name in names:
+        thm = name if isinstance(name, bounds.Theorem) else bounds.get(name)
+        if "width" not in thm.keys():
+            raise ValueError(f"theorem {thm.name!r} has no `width` key (its keys: {', '.join(thm.keys())}); "
+                             f"the width search compares m* with a theorem's width requirement.")
+        have = {k: v for k, v in values.items() if k in thm.symbol_names and v is not None}
+        needed = {s.name for s in thm.expr("width").free_symbols} - {s.name for s in thm.constants}
+        missing = sorted(needed - set(have))
+        width = None
+        if not missing:
+            try:
+                width = thm.evaluate("width", **have)
+            except (ValueError, OverflowError) as exc:
+                missing = [f"(not evaluable: {exc})"]
+        out.append(dict(theorem=thm.name, provenance=thm.provenance, citation=thm.citation, width=width,
+                        missing=missing, expression=str(thm.expr("width")), n_exponent=n_exponent(thm)))
+    return out
+
+
+def n_exponent(thm) -> float | None:
+    """Exponent of n in a theorem's width as n → ∞ (``lim n ∂ log width/∂n``; logs count 0)."""
+    expr = thm.expr("width").subs(thm.constants)
+    n = next((s for s in expr.free_symbols if s.name == "n"), None)
+    if n is None:
+        return 0.0
+    try:
+        val = sp.limit(sp.simplify(n * sp.diff(sp.log(expr), n)), n, sp.oo)
+    except Exception:  # noqa: BLE001 - a template sympy cannot take the limit of
+        return None
+    return float(val) if val.is_real and val.is_finite else None
