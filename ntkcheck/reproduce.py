@@ -60,6 +60,7 @@ from .report import fmt, write_report
 from .store import Store, canonical_json
 from .sweep import parse_spec, run_sweep
 from .unit import RunSummary, load_data
+from ._width_panel import CLAIM as WIDTH_CLAIM, RULE as WIDTH_RULE, measure_width_panel
 from .verify import check_theorem, compare_run, run_values
 
 __all__ = ["SIZES", "RULES", "SWEEP_SEED", "reproduce_liao2022", "liao2022_spec", "panels"]
@@ -72,13 +73,15 @@ SIZES = {
                   b_tau=2, b_kappa=0.1, b_eta=1.0, b_steps=300, xis=(0.125, 0.25, 0.5, 0.75, 1.0),
                   ps=(1, 2, 4), kappas=(1.0, 0.3, 0.1, 0.03, 0.01), k_xis=(0.25, 0.5, 0.75), k_p=2,
                   cd_tau=4, cd_steps=40, widths=(128, 512, 2048), c_xi=0.5, c_p=2, cat_ps=(1, 2, 4, 8),
-                  ntk_widths=tuple(2**k for k in range(7, 15)), ntk_seeds=3),
+                  ntk_widths=tuple(2**k for k in range(7, 15)), ntk_seeds=3,
+                  width_ns=(16, 32), width_seeds=4, width_m_start=8),
     "default": dict(n=200, d=32, m=1024, seeds=4,
                     a_xi=0.5, a_p=2, a_tau=4, a_kappa=0.1, a_eta=0.1, a_local_iterations=160,
                     b_tau=2, b_kappa=0.1, b_eta=1.0, b_steps=400, xis=(0.125, 0.25, 0.5, 0.75, 1.0),
                     ps=(1, 2, 4, 8), kappas=(1.0, 0.3, 0.1, 0.03, 0.01), k_xis=(0.25, 0.5, 0.75), k_p=2,
                     cd_tau=4, cd_steps=150, widths=(256, 1024, 4096, 8192), c_xi=0.5, c_p=2,
-                    cat_ps=(1, 2, 4, 8, 16), ntk_widths=tuple(2**k for k in range(8, 17)), ntk_seeds=5),
+                    cat_ps=(1, 2, 4, 8, 16), ntk_widths=tuple(2**k for k in range(8, 17)), ntk_seeds=5,
+                    width_ns=(25, 50, 100, 200), width_seeds=10, width_m_start=16),
 }
 #: Sweep seed of the reproduction's runs (run seeds derive from it, :func:`ntkcheck.sweep.derive_seed`).
 SWEEP_SEED = 2022
@@ -100,6 +103,7 @@ RULES = {
     "ntk": "the least-squares slope of log ||H(0) - H_inf||_2 on log m is within 0.1 of -1/2",
     "lambda_min": "min over training and seeds of lambda_min(H(W_k)) >= lambda_0/2",
     "movement": "max over training and seeds of max_r ||w_r(k) - w_r(0)|| <= R' (and <= R)",
+    "width": WIDTH_RULE,
 }
 
 
@@ -218,7 +222,9 @@ def reproduce_liao2022(out, *, quick: bool = False, progress: bool = True, sizes
         runs = _Runs(Store(os.path.join(out, "store")), sweep, _base(S, data), panels(S, rep.lam_max))
         for part in (lambda: _claim_a(runs, S, ctx, out), lambda: _claim_b(runs, S, out),
                      lambda: _claim_kappa(runs, S, out), lambda: _claim_c(runs, S, out),
-                     lambda: _claim_d(runs, S, rep, out), lambda: _check_ntk(ctx.dataset, S, out, progress)):
+                     lambda: _claim_d(runs, S, rep, out), lambda: _check_ntk(ctx.dataset, S, out, progress),
+                     lambda: _claim_width(S, data, rep, out, resume=resume, workers=workers, scheduler=scheduler,
+                                          threads=threads, progress=progress, log=log)):
             t1 = time.perf_counter()
             claim = part()
             claim["seconds"] = round(time.perf_counter() - t1, 2)
@@ -445,6 +451,13 @@ def _claim_d(runs, S, rep, out):
                        predicted_rate_liao2022_thm4=pred), r < 0 and pv < 0.05, f)
 
 
+def _claim_width(S, data, rep, out, **kw):
+    stats, ok, fig, arrays = measure_width_panel(S, data, rep.lam_max, out, **kw)
+    f = _savefig(fig, out, "width_scaling")
+    _npz(out, "width", **arrays)
+    return _claim("width", WIDTH_CLAIM, stats, ok, f, verdicts=("conservative", "not shown"))
+
+
 def _first_steps_improvement(s: RunSummary, k: int) -> float:
     """LK22's per-step improvement ``1 − L_{j+1}/L_j`` averaged over the first ``k`` global steps."""
     L = np.asarray(s.head["loss"], dtype=float)[: k + 1]
@@ -472,6 +485,12 @@ def _regimes(claims, S) -> list:
     if "b_xi" in by:
         bp = by["b_xi"]["extra_checks"][0]
         out.append(f"(b) at kappa = {S['b_kappa']}: xi-trend {by['b_xi']['verdict']}, p-trend {bp['verdict']}")
+    if "width" in by:
+        for name, st in by["width"]["statistics"]["conclusions"].items():
+            nominal = ", ".join(f"{t} n^{fmt(v['nominal'], 2)}" for t, v in st["theorems"].items())
+            out.append(f"width ({name}): m* = {', '.join(fmt(m) for m in st['m_star'])} at n = "
+                       f"{', '.join(map(str, st['ns']))}, m* ~ n^{fmt(st['b'], 3)} [{fmt(st['b_ci'][0], 3)}, "
+                       f"{fmt(st['b_ci'][1], 3)}] against {nominal}")
     return out
 
 

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 TINY = dict(n=16, d=6, m=64, seeds=2, a_local_iterations=24, b_steps=30, xis=(0.25, 0.5, 1.0), ps=(1, 2),
             kappas=(1.0, 0.1, 0.01), k_xis=(0.25, 0.75), cd_steps=10, widths=(32, 64, 128), cat_ps=(1, 2, 4),
-            ntk_widths=(64, 256, 1024), ntk_seeds=2)
+            ntk_widths=(64, 256, 1024), ntk_seeds=2, width_ns=(8, 16), width_seeds=3, width_m_start=8)
 
 
 @pytest.fixture(scope="module")
@@ -36,13 +36,13 @@ def test_files_and_summary_schema(tiny):
     assert summary["status"] == "completed"
     assert json.loads((out / "summary.json").read_text())["claims"] == summary["claims"]
     ids = [c["id"] for c in summary["claims"]]
-    assert ids == ["a", "b_xi", "kappa", "c", "d", "ntk"]
+    assert ids == ["a", "b_xi", "kappa", "c", "d", "ntk", "width"]
     assert [c["id"] for c in summary["claims"][0]["extra_checks"]] == ["lambda_min", "movement"]
     assert [c["id"] for c in summary["claims"][1]["extra_checks"]] == ["b_p"]
     claims = summary["claims"] + [e for c in summary["claims"] for e in c.get("extra_checks", [])]
     for c in claims:
         assert c["rule"] == RULES[c["id"]]
-        assert c["verdict"] in ("reproduced", "not reproduced", "holds", "does not hold")
+        assert c["verdict"] in ("reproduced", "not reproduced", "holds", "does not hold", "conservative", "not shown")
         for f in c["figures"]:
             assert (out / f).exists() and (out / f.replace(".png", ".pdf")).exists()
     md = (out / "summary.md").read_text()
@@ -50,7 +50,8 @@ def test_files_and_summary_schema(tiny):
     for c in summary["claims"]:
         assert c["verdict"] in md and c["claim"] in html
     assert "<img src=\"figures/fig2b_heatmap_xi_p.png\"" in html
-    assert len(summary["regimes"]) == 3 and "kappa*" in summary["regimes"][1] and summary["regimes"][1] in md
+    assert len(summary["regimes"]) == 5 and "kappa*" in summary["regimes"][1] and summary["regimes"][1] in md
+    assert summary["regimes"][3].startswith("width (lambda_min)") and summary["regimes"][4].startswith("width (rate)")
 
 
 def test_panels_run_in_the_papers_regime(tiny):
@@ -93,6 +94,25 @@ def test_verdicts_follow_the_rules_from_the_raw_data(tiny):
     z = np.load(out / "data" / "ntk_concentration.npz")
     slope = np.polyfit(np.log(z["widths"]), np.log(z["error"].mean(axis=1)), 1)[0]
     assert claims["ntk"]["statistics"]["slope"] == pytest.approx(slope)
+    # width panel: m*(n) is the search's answer in each size's store, and the verdict follows the rule
+    st = claims["width"]["statistics"]
+    z = np.load(out / "data" / "width.npz")
+    ok = True
+    for name in ("lambda_min", "rate"):
+        c = st["conclusions"][name]
+        assert list(z[f"{name}_ns"]) == list(TINY["width_ns"]) == c["ns"]
+        for n, m_star in zip(c["ns"], c["m_star"]):
+            recs = Store(out / "width" / name / f"n={n}").scan().records.values()
+            by = {}
+            for r in recs:
+                by.setdefault(r["params"]["m"], []).append(r["result"]["holds"])
+            holding = [m for m, v in by.items() if sum(v) >= 0.9 * len(v) - 1e-9]
+            failing = [m for m, v in by.items() if m not in holding]
+            assert m_star == min(holding) and all(m < m_star for m in failing)
+        slope = np.polyfit(np.log(c["ns"]), np.log(c["m_star"]), 1)[0]
+        assert st[f"b_{name}"] == pytest.approx(slope)
+        ok = ok and st[f"b_{name}_ci_upper"] < st[f"smallest_paper_exponent_{name}"]
+    assert (claims["width"]["verdict"] == "conservative") == ok
     assert (claims["ntk"]["verdict"] == "holds") == (abs(slope + 0.5) <= 0.1)
     z = np.load(out / "data" / "fig2a.npz")
     # (a) from the raw records of the store: the panel's runs are those recording lambda_min
