@@ -27,12 +27,12 @@ import os
 import statistics
 import sys
 import time
-import tracemalloc
 
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
+from _measure import extra_peak  # noqa: E402  (benchmarks/_measure.py)
 from ntkcheck.deep import init_deep_network, ntk_deep_finite  # noqa: E402
 
 GiB = 1024**3
@@ -99,14 +99,6 @@ def timed(fn, repeat):
     return statistics.median(times), min(times), max(times)
 
 
-def extra_peak(fn):
-    gc.collect()
-    tracemalloc.start()
-    base = tracemalloc.get_traced_memory()[0]
-    fn()
-    peak = tracemalloc.get_traced_memory()[1] - base
-    tracemalloc.stop()
-    return peak
 
 
 def fmt_time(t):

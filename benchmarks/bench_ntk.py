@@ -22,12 +22,12 @@ import gc
 import os
 import sys
 import time
-import tracemalloc
 
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
+from _measure import extra_peak  # noqa: E402  (benchmarks/_measure.py)
 import ntkcheck  # noqa: E402
 from ntkcheck import eigenvalue_extremes, min_eigenvalue, ntk_at_init, ntk_finite, ntk_infinite  # noqa: E402
 
@@ -48,15 +48,6 @@ def best_time(fn, repeat):
     return min(times)
 
 
-def extra_peak(fn):
-    """Peak NumPy memory allocated during ``fn()`` beyond what was allocated before."""
-    gc.collect()
-    tracemalloc.start()
-    base = tracemalloc.get_traced_memory()[0]
-    fn()
-    peak = tracemalloc.get_traced_memory()[1] - base
-    tracemalloc.stop()
-    return peak
 
 
 def baseline_ntk(X, W):

@@ -17,6 +17,8 @@ from __future__ import annotations
 # and the other commands start without loading SymPy, matplotlib and the workflow modules
 # (measured: `import ntkcheck` 1.0 s, `import ntkcheck.reproduce` 3.2 s).
 
+from . import check_exclusive_flags
+
 __all__ = ["add_parser", "run"]
 
 PAPERS = ("liao2022",)
@@ -55,10 +57,7 @@ def run(args) -> int:
     from ..reproduce import reproduce_liao2022
     from ..report import fmt
 
-    if args.force and args.resume:
-        raise ValueError("give either --resume (continue the reproduction in --out) or --force (replace it), not both.")
-    if args.scheduler is not None and args.workers is not None:
-        raise ValueError("give either --workers (local processes) or --scheduler (Dask), not both.")
+    check_exclusive_flags(args, "the reproduction")
     out = args.out or os.path.join("results", args.paper)
     log = (lambda msg: None) if args.quiet else (lambda msg: print(f"ntkcheck reproduce: {msg}", file=sys.stderr))
     summary = reproduce_liao2022(out, quick=args.quick, progress=not args.quiet, data=args.data, workers=args.workers,

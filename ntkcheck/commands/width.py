@@ -22,6 +22,8 @@ from __future__ import annotations
 # lazy imports: the package is imported inside the command's function, so that `ntkcheck --help`
 # and the other commands start without loading SymPy, matplotlib and the workflow modules.
 
+from . import check_exclusive_flags
+
 __all__ = ["add_parser", "run"]
 
 
@@ -82,10 +84,7 @@ def run(args) -> int:
     from ..width import find_width
     from ..width_report import text_summary, write_outputs
 
-    if args.force and args.resume:
-        raise ValueError("give either --resume (continue the search in --out) or --force (replace it), not both.")
-    if args.scheduler is not None and args.workers is not None:
-        raise ValueError("give either --workers (local processes) or --scheduler (Dask), not both.")
+    check_exclusive_flags(args, "the search")
     ns = parse_scale(args.scale) if args.scale is not None else None
     run_params = {k: getattr(args, k) for k in ("scheme", "kappa", "steps", "local_steps", "p", "xi", "target")
                   if getattr(args, k) is not None}
