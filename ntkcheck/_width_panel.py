@@ -15,6 +15,7 @@ import numpy as np
 
 from . import plotting
 from .scaling import width_scaling
+from .unit import load_data
 
 __all__ = ["RULE", "CLAIM", "width_panel_settings", "measure_width_panel"]
 
@@ -42,12 +43,16 @@ CLAIM = ("the conclusions of DZPS19 Lemma 3.2 / LK22 Thm 2 (lambda_min at least 
 def measure_width_panel(S: dict, data: str, lam_max: float, out, *, resume: bool, workers, scheduler, threads,
                         progress: bool, log):
     """Run the width searches; return ``(statistics, rule holds, figure, arrays)`` for the summary."""
-    stats, arrays, ok = {"conclusions": {}}, {}, True
+    n_data = load_data(data).dataset.n
+    ns = [v for v in S["width_ns"] if v <= n_data]
+    if len(ns) < 2:  # data smaller than the panel's sizes (e.g. --data with few points): halve down from n
+        ns = sorted({max(2, n_data // 4), max(2, n_data // 2), n_data})
+    stats, arrays, ok = {"conclusions": {}, "sizes": ns}, {}, True
     fig, axes = plotting.new_axes(figsize=(10, 3.8))
     fig.clear()
     axes = fig.subplots(1, 2)
     for ax, (conclusion, params) in zip(axes, width_panel_settings(S, lam_max).items()):
-        res = width_scaling(data, conclusion, S["width_ns"], out=os.path.join(out, "width", conclusion),
+        res = width_scaling(data, conclusion, ns, out=os.path.join(out, "width", conclusion),
                             seeds=S["width_seeds"], delta=0.1, m_start=S["width_m_start"], tolerance=0.1,
                             workers=workers, scheduler=scheduler, threads=threads, resume=resume,
                             progress=progress, log=log, n_boot=1000, rng=0, **params)

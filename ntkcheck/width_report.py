@@ -137,5 +137,6 @@ def text_summary(result) -> str:
                      + (f"; with + c log lambda_0: b = {f.b_with_lambda:.2f} [{f.b_with_lambda_ci[0]:.2f}, "
                         f"{f.b_with_lambda_ci[1]:.2f}], c = {f.c:.2f}" if f.b_with_lambda is not None else ""))
         for t in result.theorems:
-            lines.append(f"    {t['theorem']:<20} nominal n^{fmt(t['nominal'], 3)}, on these data n^{fmt(t['on_data'], 3)}")
+            here = f"n^{fmt(t['on_data'], 3)}" if t["on_data"] is not None else "n/a (its width needs a value not given)"
+            lines.append(f"    {t['theorem']:<20} nominal n^{fmt(t['nominal'], 3)}, on these data {here}")
     return "\n".join(lines)

@@ -57,7 +57,7 @@ def test_fig2_notebook_runs(tmp_path):
     ns = _execute("02_liao2022_fig2.ipynb",
                   f"QUICK = True; OUT = {str(tmp_path)!r}; SIZES = {TINY_REPRODUCE!r}; WORKERS = 0")
     ids = [c["id"] for c in ns["claims"]]
-    assert ids == ["a", "b_xi", "kappa", "c", "d", "ntk", "lambda_min", "movement", "b_p"]
+    assert ids == ["a", "b_xi", "kappa", "c", "d", "ntk", "width", "lambda_min", "movement", "b_p"]
     assert (tmp_path / "summary.html").exists()
 
 
