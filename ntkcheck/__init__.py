@@ -26,6 +26,7 @@ from .plateau import PlateauPrediction, implicit_objective, predict_plateau
 from .assumptions import AssumptionReport, check_assumptions
 from .data import Dataset, load_dataset
 from .deep import DeepNetwork, deep_forward, init_deep_network, ntk_deep_finite, ntk_deep_infinite
+from .deep_train import DeepTrainResult, DeepTrajectory, deep_from_two_layer, sample_deep_masks, train_deep
 
 __version__ = "0.1.0"
 
@@ -61,4 +62,9 @@ __all__ = [
     "init_deep_network",
     "ntk_deep_finite",
     "ntk_deep_infinite",
+    "DeepTrainResult",
+    "DeepTrajectory",
+    "deep_from_two_layer",
+    "sample_deep_masks",
+    "train_deep",
 ]
