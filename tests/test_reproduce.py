@@ -184,5 +184,5 @@ def test_quick_reproduction_at_its_real_size(tmp_path):
     """The README's first command at its real size (timings are measured by benchmarks/, not here)."""
     summary = reproduce_liao2022(tmp_path, quick=True, progress=False)
     assert summary["status"] == "completed" and [c["id"] for c in summary["claims"]] == [
-        "a", "b_xi", "kappa", "c", "d", "ntk"]
-    assert summary["runs_executed"] == summary["runs"] and len(summary["regimes"]) == 3
+        "a", "b_xi", "kappa", "c", "d", "ntk", "width"]
+    assert summary["runs_executed"] == summary["runs"] and len(summary["regimes"]) == 5
