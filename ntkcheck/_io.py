@@ -43,7 +43,7 @@ try:  # Python >= 3.11
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["atomic_write", "UnsafeOutputError", "check_input_file", "max_input_bytes",
+__all__ = ["atomic_write", "write_npz", "UnsafeOutputError", "check_input_file", "max_input_bytes",
            "read_text", "read_toml", "parse_toml", "DEFAULT_MAX_INPUT_BYTES",
            "MAX_INPUT_ENV", "DEFAULT_MAX_TOML_DEPTH"]
 
@@ -108,6 +108,17 @@ def atomic_write(path, content) -> None:
             pass
         raise
     _fsync_dir(target.parent)
+
+
+def write_npz(path, **arrays) -> None:
+    """Write ``arrays`` as an uncompressed ``.npz`` file at ``path``, atomically (:func:`atomic_write`)."""
+    import io
+
+    import numpy as np
+
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    atomic_write(path, buf.getvalue())
 
 
 def _describe(mode: int) -> str:

@@ -34,7 +34,7 @@ class Task(NamedTuple):
 
 
 #: Runners a spec may name without ``--allow-runner``: the package's own.
-BUILTIN_RUNNERS = ("ntkcheck.sweep:run_one", "ntkcheck.width:run_conclusion")
+BUILTIN_RUNNERS = ("ntkcheck.sweep:run_one", "ntkcheck.width:run_conclusion", "ntkcheck.jacot2018:run_deep")
 #: Entry-point group under which installed packages declare further allowed runners.
 RUNNER_ENTRY_POINTS = "ntkcheck.runners"
 

@@ -38,7 +38,6 @@ replays any of them with ``ntkcheck run``.
 
 from __future__ import annotations
 
-import io
 import math
 import os
 import time
@@ -49,7 +48,7 @@ from matplotlib.figure import Figure
 from scipy.stats import spearmanr
 
 from . import plotting
-from ._io import atomic_write
+from ._io import atomic_write, write_npz
 from ._json import json_text, jsonable, toml_value
 from ._outdir import claim_output_dir
 from ._params import canonical_params
@@ -549,9 +548,7 @@ def _savefig(fig, out, name):
 
 
 def _npz(out, name, **arrays):
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    atomic_write(os.path.join(out, "data", f"{name}.npz"), buf.getvalue())
+    write_npz(os.path.join(out, "data", f"{name}.npz"), **arrays)
 
 
 def _save(summary, out):

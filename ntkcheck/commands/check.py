@@ -51,6 +51,11 @@ def add_parser(subparsers) -> None:
     p.add_argument("--label-bound", type=float, default=1.0, metavar="C", help="C of |y_i| <= C (default 1)")
     p.add_argument("--target", help="CSV label column (name or 0-based index; default last)")
     p.add_argument("--normalize", action="store_true", help="project rows onto the unit sphere first")
+    p.add_argument("--depth", type=int, metavar="L",
+                   help="also report lambda_0 and lambda_max of the infinite-width NTK of L-hidden-layer ReLU "
+                        "networks (docs/theory.md §10), for every depth 1..L")
+    p.add_argument("--sigma-w", type=float, default=1.0, help="weight scale of the deep NTK (default 1)")
+    p.add_argument("--sigma-b", type=float, default=0.0, help="bias scale of the deep NTK (default 0)")
     p.add_argument("--json", metavar="PATH", help="write the result as JSON to PATH ('-' for stdout)")
     p.set_defaults(func=run)
 
@@ -76,6 +81,10 @@ def build_result(args) -> dict:
     check_param("steps", args.steps, label="--steps")
     check_scalar(args.epsilon, "--epsilon", min_val=0.0, closed="neither")
     check_scalar(args.label_bound, "--label-bound", min_val=0.0, closed="neither")
+    if args.depth is not None:
+        check_scalar(args.depth, "--depth", int, min_val=1, max_val=64)
+        check_scalar(args.sigma_w, "--sigma-w", min_val=0.0, closed="neither")
+        check_scalar(args.sigma_b, "--sigma-b", min_val=0.0)
     ds = load_dataset(args.data, target=args.target, normalize=args.normalize)
     check_memory(KERNEL_BYTES_PER_ENTRY * float(ds.n) ** 2,
                  what=f"the {ds.n} x {ds.n} kernel H_inf of {ds.name}",
@@ -95,13 +104,31 @@ def build_result(args) -> dict:
     theorems = [_singular_reasons(check_theorem(name, **values).to_dict(), notes)
                 for name in (args.theorem or DEFAULT_THEOREMS)]
     passed = rep.passed and all(t["passed"] for t in theorems)
-    return dict(data=ds.describe(), assumptions=rep.to_dict(),
+    deep = None if args.depth is None else deep_spectrum(ds.X, args.depth, sigma_w=args.sigma_w,
+                                                         sigma_b=args.sigma_b)
+    result = dict(data=ds.describe(), assumptions=rep.to_dict(),
                 kernel=dict(lambda_0=rep.lam0_hat, lambda_max=rep.lam_max, y_Hinv_y=rep.to_dict()["y_Hinv_y"],
                             notes=notes),
                 given=dict(m=args.width, eta=args.eta, kappa=args.kappa, delta=args.delta, xi=args.xi,
                            p=args.p, tau=args.tau, K=args.steps, epsilon=args.epsilon,
                            r0_expected=r0),
                 theorems=theorems, passed=passed)
+    if deep is not None:
+        result["deep"] = deep
+    return result
+
+
+def deep_spectrum(X, depth: int, *, sigma_w: float = 1.0, sigma_b: float = 0.0) -> list:
+    """``λ0`` and ``λ_max`` of the infinite-width NTK Θ^(L+1) of L-hidden-layer ReLU networks
+    (docs/theory.md §10) for every L = 1..``depth``, with ``λ0/λ_max`` (how conditioning falls with depth)."""
+    from ..deep import ntk_deep_infinite
+    from ..eigen import eigenvalue_extremes
+
+    out = []
+    for L in range(1, depth + 1):
+        lo, hi = eigenvalue_extremes(ntk_deep_infinite(X, L, sigma_w=sigma_w, sigma_b=sigma_b))
+        out.append(dict(depth=L, lambda_0=lo, lambda_max=hi, ratio=lo / hi if hi > 0 else None))
+    return out
 
 
 def _singular_reasons(theorem: dict, notes: list) -> dict:
@@ -145,6 +172,11 @@ def format_result(res: dict) -> str:
         lines += [f"  {'':27}{i:<6d} {j:<6d} {c:.10f}  {s:.3g}" for i, j, c, s in a["nearest_pairs"]]
     lines.append(f"kernel: lambda_0 = {fmt(k['lambda_0'], 6)}, lambda_max = {fmt(k['lambda_max'], 6)}, "
                  f"y^T (H_inf)^-1 y = {fmt(k['y_Hinv_y'], 6)}")
+    if res.get("deep"):
+        lines.append("deep NTK (infinite width, docs/theory.md §10; the theorems below are two-layer):")
+        lines.append("  depth L   lambda_0        lambda_max      lambda_0/lambda_max")
+        lines += [f"  {r['depth']:<8d}  {fmt(r['lambda_0'], 6):<14}  {fmt(r['lambda_max'], 6):<14}  {fmt(r['ratio'], 4)}"
+                  for r in res["deep"]]
     g = res["given"]
     lines.append(f"given: m={fmt(g['m'])}, eta={fmt(g['eta'])}, kappa={fmt(g['kappa'])}, "
                  f"delta={fmt(g['delta'])}, xi={fmt(g['xi'])}, p={g['p']}, tau={g['tau']}, "

@@ -21,7 +21,7 @@ from . import check_exclusive_flags
 
 __all__ = ["add_parser", "run"]
 
-PAPERS = ("liao2022",)
+PAPERS = ("liao2022", "jacot2018")
 
 
 def add_parser(subparsers) -> None:
@@ -54,15 +54,19 @@ def run(args) -> int:
     import os
     import sys
 
-    from ..reproduce import reproduce_liao2022
     from ..report import fmt
+
+    if args.paper == "jacot2018":
+        from ..jacot2018 import reproduce_jacot2018 as reproduce
+    else:
+        from ..reproduce import reproduce_liao2022 as reproduce
 
     check_exclusive_flags(args, "the reproduction")
     out = args.out or os.path.join("results", args.paper)
     log = (lambda msg: None) if args.quiet else (lambda msg: print(f"ntkcheck reproduce: {msg}", file=sys.stderr))
-    summary = reproduce_liao2022(out, quick=args.quick, progress=not args.quiet, data=args.data, workers=args.workers,
-                                 scheduler=args.scheduler, resume=args.resume, force=args.force,
-                                 threads=args.threads, log=log)
+    summary = reproduce(out, quick=args.quick, progress=not args.quiet, data=args.data, workers=args.workers,
+                       scheduler=args.scheduler, resume=args.resume, force=args.force, threads=args.threads,
+                       log=log)
     claims = list(summary["claims"])
     for c in list(claims):
         claims += c.get("extra_checks", [])
