@@ -1,4 +1,8 @@
-"""``ntkcheck reproduce liao2022``: analogues of Liao & Kyrillidis (TMLR 2022) Fig. 2 on built-in data.
+"""``ntkcheck reproduce {liao2022,jacot2018}``: a paper's empirical claims, measured on built-in data.
+
+``liao2022``: analogues of Liao & Kyrillidis (TMLR 2022) Fig. 2 (and the width m*(n) panel).
+``jacot2018``: the NTK regime of deep ReLU networks (Jacot et al. 2018): concentration at
+initialisation and kernel drift during training against the width, for depth 1–4.
 
 Writes figures (PNG and PDF), the raw numbers (``data/*.npz``) and a summary (``summary.md``,
 ``summary.html``, ``summary.json``) listing each claim of LK22 §5 as reproduced or not, with the
@@ -26,7 +30,7 @@ PAPERS = ("liao2022", "jacot2018")
 
 def add_parser(subparsers) -> None:
     """Register ``reproduce`` on `subparsers`."""
-    p = subparsers.add_parser("reproduce", help="reproduce a paper's empirical claims (liao2022)",
+    p = subparsers.add_parser("reproduce", help="reproduce a paper's empirical claims (liao2022, jacot2018)",
                               description=__doc__.split("\n\n")[0])
     p.add_argument("paper", choices=PAPERS, help="paper to reproduce")
     p.add_argument("--out", metavar="DIR", default=None,
