@@ -32,7 +32,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from _measure import extra_peak  # noqa: E402  (benchmarks/_measure.py)
+from _measure import extra_peak, repeat_times  # noqa: E402  (benchmarks/_measure.py)
 from ntkcheck.deep import init_deep_network, ntk_deep_finite  # noqa: E402
 
 GiB = 1024**3
@@ -90,12 +90,7 @@ def timed(fn, repeat):
     fn()  # warm-up (page faults of first allocations, BLAS thread start)
     warm = time.perf_counter() - t0
     repeat = max(repeat, min(25, int(0.3 / max(warm, 1e-6))))  # fast calls: more repeats (noise)
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
+    times = repeat_times(fn, repeat, warmup=False)
     return statistics.median(times), min(times), max(times)
 
 

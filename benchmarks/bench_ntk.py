@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from _measure import extra_peak  # noqa: E402  (benchmarks/_measure.py)
+from _measure import extra_peak, repeat_times  # noqa: E402  (benchmarks/_measure.py)
 import ntkcheck  # noqa: E402
 from ntkcheck import eigenvalue_extremes, min_eigenvalue, ntk_at_init, ntk_finite, ntk_infinite  # noqa: E402
 
@@ -38,14 +38,7 @@ BASELINE_LIMIT = 12 * GiB
 
 
 def best_time(fn, repeat):
-    fn()  # warm-up (JIT compilation, page faults of first allocations)
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+    return min(repeat_times(fn, repeat))
 
 
 

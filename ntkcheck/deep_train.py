@@ -54,10 +54,10 @@ from ._config import NumericalWarning
 from ._params import check_param, check_step_size
 from ._progress import DeferSigint, Progress
 from ._rng import as_generator, seed_record
-from ._validation import check_array, check_choice, check_int, check_scalar, check_y
+from ._validation import check_array, check_int, check_scalar, check_y
 from .deep import DeepNetwork, _check_data, _check_flag, _check_widths, ntk_deep_finite
 from .eigen import eigenvalue_extremes, min_eigenvalue
-from .masks import KINDS, _categorical_xi, _draw_step, _resolve_scheme, theta as _theta
+from .masks import _draw_step, _resolve_scheme, check_kind_xi, theta as _theta
 from .network import Network
 from .train import DIVERGENCE_FACTOR
 
@@ -236,13 +236,7 @@ def sample_deep_masks(widths, p: int, *, kind: str = "bernoulli", xi: float | No
     """
     widths = _check_widths(widths)
     p = check_int(p, "p", min_val=1)
-    kind = check_choice(kind, "kind", KINDS)
-    if kind == "categorical":
-        xi = _categorical_xi(xi, p, "kind='categorical'")
-    elif xi is None:
-        raise ValueError("`xi` is required for kind='bernoulli': pass the keep probability xi in (0, 1].")
-    else:
-        xi = check_scalar(xi, "xi", min_val=0.0, max_val=1.0, closed="right")
+    kind, xi = check_kind_xi(kind, xi, p)
     gen = as_generator(rng)
     if steps is None:
         return _draw_deep_step(gen.spawn(1)[0], widths, p, kind, xi)

@@ -113,13 +113,7 @@ def sample_masks(
     """
     m = check_int(m, "m", min_val=1)
     p = check_int(p, "p", min_val=1)
-    kind = check_choice(kind, "kind", KINDS)
-    if kind == "categorical":
-        xi = _categorical_xi(xi, p, "kind='categorical'")
-    elif xi is None:
-        raise ValueError("`xi` is required for kind='bernoulli': pass the keep probability xi in (0, 1].")
-    else:
-        xi = check_scalar(xi, "xi", min_val=0.0, max_val=1.0, closed="right")
+    kind, xi = check_kind_xi(kind, xi, p)
     gen = as_generator(rng)
     if steps is None:
         return _draw_step(gen.spawn(1)[0], m, p, kind, xi)
@@ -128,6 +122,16 @@ def sample_masks(
     for k, child in enumerate(gen.spawn(steps)):
         out[k] = _draw_step(child, m, p, kind, xi)
     return out
+
+
+def check_kind_xi(kind, xi, p: int) -> tuple[str, float]:
+    """The mask kind and its ξ, checked (categorical: ξ = 1/p; Bernoulli: ξ in (0, 1] is required)."""
+    kind = check_choice(kind, "kind", KINDS)
+    if kind == "categorical":
+        return kind, _categorical_xi(xi, p, "kind='categorical'")
+    if xi is None:
+        raise ValueError("`xi` is required for kind='bernoulli': pass the keep probability xi in (0, 1].")
+    return kind, check_scalar(xi, "xi", min_val=0.0, max_val=1.0, closed="right")
 
 
 def theta(kind: str, xi: float, p: int) -> float:
