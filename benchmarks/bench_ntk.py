@@ -6,7 +6,11 @@ Prints, for each (n, d, m):
   ``A = (X W^T >= 0)`` as float32 (BLAS sgemm), and the ratio of their times;
 * the float64 GEMM ``X W^T`` timed alone (the floor for the baseline's first step) and the
   ratio of ``ntk_finite`` to it;
-* extra peak memory (tracemalloc: NumPy allocations during the call, inputs excluded).
+* extra peak memory (tracemalloc: NumPy allocations during the call, inputs excluded);
+* the roofline: the two parts no implementation of the counting formula avoids, timed alone —
+  the float32 GEMM ``X W^T`` (sgemm, all cores) and the popcount co-activation pass over the
+  packed patterns (``_accumulate_counts_kernel`` on random bits of the same shape, two threads on
+  halves of the words, as ``ntk_finite`` runs it) — and ``ntk_finite``'s time over their sum.
 
 Then: ``ntk_finite`` and the streamed ``ntk_at_init`` at m = 10^7, ``ntk_infinite`` at
 n = 10000 against a plain NumPy arccos formula, and ``eigenvalue_extremes`` /
@@ -86,7 +90,31 @@ def bench_finite(grid, repeat):
             base = f"{'skip':>8} {t_ours:9.3f} {'':>8}"
             mems = f"{'needs ' + format(need, '.0f') + ' GiB':>12} {fmt_bytes(mem_ours)}"
         print(f"{n:5d} {d:4d} {m:8d} | {base} | {gemm} | {mems}", flush=True)
+        if n * m * 4 <= BASELINE_LIMIT:
+            t32, tpop = roofline_parts(X, W, reps)
+            print(f"{'':19}roofline: sgemm X W^T {t32:7.3f} s + popcount pass {tpop:7.3f} s = "
+                  f"{t32 + tpop:7.3f} s; ntk_finite / roofline = {t_ours / (t32 + tpop):5.2f}", flush=True)
         gc.collect()
+
+
+def roofline_parts(X, W, reps):
+    """Times of the float32 GEMM ``X W^T`` and of the popcount pass on packed (n, m/64) patterns."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ntkcheck._ntk_kernels import _accumulate_counts_kernel
+
+    n, m = X.shape[0], W.shape[0]
+    X32, W32 = X.astype(np.float32), W.astype(np.float32)
+    out = np.empty((n, m), dtype=np.float32)
+    t32 = best_time(lambda: np.matmul(X32, W32.T, out=out), reps)
+    out = None
+    n4, nw = -(-n // 4) * 4, -(-m // 64)
+    B = np.random.default_rng(0).integers(0, 2**63, size=(n4, nw), dtype=np.uint64)
+    halves = [np.ascontiguousarray(B[:, : nw // 2]), np.ascontiguousarray(B[:, nw // 2:])]
+    counts = [np.zeros((n4, n4), dtype=np.int64) for _ in halves]
+    with ThreadPoolExecutor(2) as pool:
+        tpop = best_time(lambda: list(pool.map(_accumulate_counts_kernel, halves, counts)), reps)
+    return t32, tpop
 
 
 def bench_huge(m):
