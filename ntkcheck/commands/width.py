@@ -22,6 +22,8 @@ from __future__ import annotations
 # lazy imports: the package is imported inside the command's function, so that `ntkcheck --help`
 # and the other commands start without loading SymPy, matplotlib and the workflow modules.
 
+import argparse
+
 from . import check_exclusive_flags
 
 __all__ = ["add_parser", "run"]
@@ -30,7 +32,8 @@ __all__ = ["add_parser", "run"]
 def add_parser(subparsers) -> None:
     """Register ``width`` on `subparsers`."""
     p = subparsers.add_parser("width", help="measure the width a theorem's conclusion needs (m*), and its scaling",
-                              description=__doc__.split("\n\n")[0])
+                              description="\n\n".join(__doc__.split("\n\n")[:4]).replace("``", ""),
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("data", metavar="DATA", help="dataset spec or file, e.g. sphere:n=100,d=10,seed=0")
     p.add_argument("--conclusion", required=True, choices=("lambda_min", "rate", "concentration"),
                    help="the theorem conclusion to test on each run")
