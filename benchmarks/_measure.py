@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import gc
+import os
 import time
 import tracemalloc
 
-__all__ = ["extra_peak", "repeat_times"]
+__all__ = ["extra_peak", "repeat_times", "environment"]
 
 
 def extra_peak(fn):
@@ -32,3 +33,16 @@ def repeat_times(fn, repeat: int, *, warmup: bool = True) -> list:
         fn()
         times.append(time.perf_counter() - t0)
     return times
+
+
+def environment() -> str:
+    """One line naming the versions, the cores and the BLAS libraries (with their thread counts) a
+    benchmark ran on; also starts the BLAS threads, so that nothing timed afterwards pays for it."""
+    import numpy as np
+    from threadpoolctl import threadpool_info  # benchmark-only dependency report
+
+    import ntkcheck
+
+    np.ones((512, 512)) @ np.ones((512, 512))
+    blas = [(i["internal_api"], i.get("architecture"), i["num_threads"]) for i in threadpool_info()]
+    return f"ntkcheck {ntkcheck.__version__}, numpy {np.__version__}, cores {os.cpu_count()}, BLAS {blas}"

@@ -32,7 +32,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from _measure import extra_peak, repeat_times  # noqa: E402  (benchmarks/_measure.py)
+from _measure import environment, extra_peak, repeat_times  # noqa: E402  (benchmarks/_measure.py)
 from ntkcheck.deep import init_deep_network, ntk_deep_finite  # noqa: E402
 
 GiB = 1024**3
@@ -142,13 +142,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a seconds-long smoke run")
     args = parser.parse_args(argv)
-    from threadpoolctl import threadpool_info  # lazy: benchmark-only dependency report
-
-    blas = [(i["internal_api"], i.get("architecture"), i["num_threads"]) for i in threadpool_info()]
-    print(f"numpy {np.__version__}, cores {os.cpu_count()}, BLAS {blas}")
+    print(environment())
     print(f"deep ReLU net: d={D}, depth={DEPTH}, sigma_w={SIGMA_W}, sigma_b={SIGMA_B}; "
           "time = median [min-max]; memory = extra NumPy peak (tracemalloc); ratios = route / ntkcheck")
-    np.ones((512, 512)) @ np.ones((512, 512))  # start the BLAS threads before anything is timed
     rng = np.random.default_rng(0)
     if args.quick:
         grid, main_size, repeat = [(200, 128), (200, 256)], (300, 1024), 2

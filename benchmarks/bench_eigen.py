@@ -36,6 +36,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
+from _measure import environment  # noqa: E402  (benchmarks/_measure.py)
 from ntkcheck import min_eigenvalue, ntk_infinite  # noqa: E402
 from ntkcheck.certify import certify_min_eigenvalue, count_eigenvalues_below, min_eigenvalue_fast  # noqa: E402
 
@@ -104,13 +105,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="n = 2000 and 3000 only (seconds)")
     args = parser.parse_args(argv)
-    from threadpoolctl import threadpool_info  # lazy: benchmark-only dependency report
-
-    blas = [(i["internal_api"], i.get("architecture"), i["num_threads"]) for i in threadpool_info()]
-    print(f"numpy {np.__version__}, cores {os.cpu_count()}, BLAS {blas}")
+    print(environment())
     print(f"H = ntk_infinite(X), X: n x {D} unit rows; time = median [min-max] over round-robin rounds; "
           "x = eigvalsh median / route median")
-    np.ones((512, 512)) @ np.ones((512, 512))  # start the BLAS threads before anything is timed
     plan = [(2000, 5, set()), (3000, 3, set())] if args.quick else \
         [(2000, 5, set()), (5000, 3, set()), (10000, 3, {"min_eigenvalue"})]
     t_start = time.perf_counter()

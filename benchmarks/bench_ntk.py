@@ -31,8 +31,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from _measure import extra_peak, repeat_times  # noqa: E402  (benchmarks/_measure.py)
-import ntkcheck  # noqa: E402
+from _measure import environment, extra_peak, repeat_times  # noqa: E402  (benchmarks/_measure.py)
 from ntkcheck import eigenvalue_extremes, min_eigenvalue, ntk_at_init, ntk_finite, ntk_infinite  # noqa: E402
 
 GiB = 1024**3
@@ -169,10 +168,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="small grid only (a smoke run)")
     parser.add_argument("--no-large", action="store_true", help="skip m = 10^7, n = 10000 and n = 5000 parts")
     args = parser.parse_args(argv)
-    from threadpoolctl import threadpool_info
-
-    blas = [(i["internal_api"], i.get("architecture"), i["num_threads"]) for i in threadpool_info()]
-    print(f"ntkcheck {ntkcheck.__version__}, numpy {np.__version__}, cores {os.cpu_count()}, BLAS {blas}")
+    print(environment())
     if args.quick:
         grid = [(200, 64, 16384), (1000, 64, 131072), (1000, 784, 16384)]
     else:

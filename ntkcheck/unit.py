@@ -40,6 +40,7 @@ from .assumptions import AssumptionReport, check_assumptions
 from .data import Dataset, load_dataset, subset_rows
 from .masks import SCHEMES, _resolve_scheme, theta as scheme_theta
 from .network import init_network
+from .ntk import ntk_infinite
 from .plateau import PlateauPrediction, predict_plateau
 from .train import TrainResult, train
 from .verify import fit_contraction, measure_identities, plateau
@@ -62,6 +63,12 @@ class DataContext:
 
     dataset: Dataset
     assumptions: AssumptionReport
+
+    @functools.cached_property
+    def h_inf(self) -> np.ndarray:
+        """H∞ of the dataset (:func:`ntkcheck.ntk_infinite`), computed on first use and kept with the
+        context (contexts are cached per process by :func:`load_data`)."""
+        return ntk_infinite(self.dataset.X)
 
 
 @dataclass(frozen=True)

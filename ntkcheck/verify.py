@@ -40,7 +40,7 @@ from ._stats import z_test
 from .masks import theta as masks_theta
 
 __all__ = ["Requirement", "TheoremCheck", "check_theorem", "data_values",
-           "expected_r0", "run_values", "dzps19_rate", "fit_contraction", "plateau", "compare_run", "measure_identities",
+           "expected_r0", "run_values", "dzps19_rate", "dzps19_step", "fit_contraction", "plateau", "compare_run", "measure_identities",
            "fit_theorem", "ExponentFit", "predicted_widths", "n_exponent"]
 
 #: Expressions evaluated for display (when the theorem has them), in this order.
@@ -198,14 +198,28 @@ def dzps19_rate(eta: float, lambda_0: float) -> float:
     >>> dzps19_rate(0.5, 0.2)
     0.95
     """
-    fn, args = _dzps19_rate_fn()
-    vals = dict(eta=float(eta), lambda_0=float(lambda_0))
-    return float(fn(*(vals[a] for a in args)))
+    return _dzps19("rate", eta=float(eta), lambda_0=float(lambda_0))
 
 
-@functools.lru_cache(maxsize=1)
-def _dzps19_rate_fn():
-    return bounds.get("du2019.thm4_1").lambdify("rate")
+def dzps19_step(n: int, lambda_0: float) -> float:
+    """DZPS19 Thm 4.1's step size ``η = c_η λ0/n²`` (default constant ``c_η = 1``), from :mod:`bounds`.
+
+    Examples
+    --------
+    >>> dzps19_step(10, 0.5)
+    0.005
+    """
+    return _dzps19("step_size", n=float(n), lambda_0=float(lambda_0))
+
+
+def _dzps19(key: str, **values) -> float:
+    fn, args = _dzps19_fn(key)
+    return float(fn(*(values[a] for a in args)))
+
+
+@functools.lru_cache(maxsize=4)
+def _dzps19_fn(key: str):
+    return bounds.get("du2019.thm4_1").lambdify(key)
 
 
 def fit_contraction(loss, *, plateau_factor: float = 3.0) -> dict:

@@ -45,6 +45,7 @@ import math
 import numbers
 import os
 import tempfile
+import time
 import warnings
 from dataclasses import asdict, dataclass, field
 
@@ -56,15 +57,15 @@ from ._params import canonical_params
 from ._validation import check_choice, check_int, check_scalar
 from ._sweep_exec import warm_pool
 from .network import init_network
-from .ntk import ntk_finite, ntk_infinite
+from .ntk import ntk_finite
 from .store import Store
 from .sweep import parse_spec, run_sweep
 from .unit import load_data, run_cost, run_seed, seed_streams
-from .verify import data_values, predicted_widths
+from .verify import data_values, dzps19_rate, dzps19_step, predicted_widths
 
 __all__ = ["CONCLUSIONS", "Conclusion", "WidthLevel", "WidthSearch", "WidthResult", "search_width",
            "clopper_pearson", "canonical_width_params", "run_conclusion", "find_width",
-           "theorem_step", "RUNNER"]
+           "rate_horizon", "RUNNER"]
 
 #: The built-in sweep runner of the width search.
 RUNNER = "ntkcheck.width:run_conclusion"
@@ -281,6 +282,9 @@ def canonical_width_params(params: dict) -> dict:
     if conclusion == "concentration":
         out = {k: run[k] for k in _CONCENTRATION_KEYS}
     else:
+        if run["steps"] < 1:
+            raise ValueError(f"`steps` must be at least 1 for the `{conclusion}` conclusion (it is a statement "
+                             f"about a training run), got {run['steps']}.")
         if conclusion == "rate" and run["scheme"] != "gd":
             raise ValueError(f"the `rate` conclusion is that of gradient descent (DZPS19 Thm 4.1, SY19): "
                              f"`scheme` must be 'gd', got {run['scheme']!r}; use `lambda_min` for masked training.")
@@ -304,7 +308,6 @@ def run_conclusion(params: dict, seed: int, *, threads: int = 1) -> dict:
         ``concentration``), ``value`` and ``threshold`` at the worst step ``worst_step``,
         ``lam0``, ``lam_max``, ``n``, ``eta`` and the run's ``status``.
     """
-
     params = canonical_width_params(params)
     ctx = load_data(params["data"], params["target"], params["normalize"], params["rows"])
     rep, ds = ctx.assumptions, ctx.dataset
@@ -313,14 +316,14 @@ def run_conclusion(params: dict, seed: int, *, threads: int = 1) -> dict:
     if params["conclusion"] == "concentration":
         init_ss = seed_streams(seed)[0]
         net = init_network(ds.d, params["m"], kappa=params["kappa"], rng=init_ss)
-        dev = float(np.max(np.abs(np.linalg.eigvalsh(ntk_finite(ds.X, net.W) - _h_inf(ctx)))))
+        dev = float(np.max(np.abs(np.linalg.eigvalsh(ntk_finite(ds.X, net.W) - ctx.h_inf))))
         thr = lam0 / 4.0
         return dict(out, holds=bool(dev <= thr), margin=_ratio(thr, dev), value=dev, threshold=thr, worst_step=0,
                     status="completed", eta=None)
     run_params = {k: v for k, v in params.items() if k not in ("conclusion", "rows")}
     masked = run_params["scheme"] != "gd"
     if params["conclusion"] == "rate" and run_params["eta"] == "theorem":
-        run_params["eta"] = theorem_step(ds.n, lam0)
+        run_params["eta"] = dzps19_step(ds.n, lam0)
     run_params.update(record=("full" if masked else "standard") if params["conclusion"] == "lambda_min" else "loss",
                       predict=False, identity_samples=0)
     run = run_seed(run_params, seed, data=ctx, threads=threads)
@@ -344,7 +347,7 @@ def run_conclusion(params: dict, seed: int, *, threads: int = 1) -> dict:
     loss = np.asarray(tr.loss, float)
     steps = np.arange(loss.size)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        bound = loss[0] * (1.0 - run.resolved.eta * lam0 / 2.0) ** steps
+        bound = loss[0] * dzps19_rate(run.resolved.eta, lam0) ** steps
         ratio = np.where(np.isfinite(loss), bound / loss, 0.0)
     # k = 0 holds with equality; compare with a relative rounding margin
     ok = np.isfinite(loss) & (loss <= bound * (1.0 + 1e-12))
@@ -358,7 +361,6 @@ run_conclusion.validate = canonical_width_params
 
 
 def _width_cost(params: dict) -> float:
-
     if params["conclusion"] == "concentration":
         return float(params["m"])
     return run_cost(dict(params, predict=False))
@@ -373,34 +375,15 @@ def _ratio(a: float, b: float) -> float:
     return float(a / b)
 
 
-#: H∞ of the datasets of this process (by data hash), computed once each.
-_H_INF: dict = {}
-
-
-def _h_inf(ctx):
-
-    key = ctx.dataset.sha256
-    if key not in _H_INF:
-        if len(_H_INF) >= 4:
-            _H_INF.pop(next(iter(_H_INF)))
-        _H_INF[key] = ntk_infinite(ctx.dataset.X)
-    return _H_INF[key]
-
-
 def rate_horizon(eta: float, lam0: float) -> tuple[int, str]:
     """Default K of the ``rate`` conclusion: the first k with ``(1 − ηλ0/2)^k ≤`` :data:`RATE_HORIZON`
     (capped at :data:`MAX_HORIZON`), so the bound asks for a real decrease; and a note saying so."""
-    q = 1.0 - eta * lam0 / 2.0
+    q = dzps19_rate(eta, lam0)
     K = MAX_HORIZON if not 0.0 < q < 1.0 else math.ceil(math.log(RATE_HORIZON) / math.log(q))
     if K >= MAX_HORIZON:
         return MAX_HORIZON, (f"K = {MAX_HORIZON} steps (the cap): the bound (1 - eta*lambda_0/2)^K only reaches "
                              f"{q ** MAX_HORIZON:.3g} of the initial loss there")
     return int(K), f"K = {K} steps: the first k at which the bound (1 - eta*lambda_0/2)^k reaches {RATE_HORIZON:g}"
-
-
-def theorem_step(n: int, lam0: float) -> float:
-    """The step ``η = λ0/n²`` of DZPS19 Thm 4.1 / SY19 (``η = O(λ0/n²)`` with the constant 1)."""
-    return float(lam0) / float(n) ** 2
 
 
 # ----------------------------------------------------------------------------- the search on data
@@ -480,9 +463,6 @@ def find_width(data: str, conclusion: str, *, theorems=None, seeds: int = 10, de
     -------
     WidthResult
     """
-    import time
-
-
     t0 = time.perf_counter()
     log = log or (lambda msg: None)
     seeds = check_int(seeds, "seeds", min_val=1)
@@ -491,20 +471,17 @@ def find_width(data: str, conclusion: str, *, theorems=None, seeds: int = 10, de
     base.pop("m")
     ctx = load_data(base["data"], base["target"], base["normalize"], base["rows"])
     rep = ctx.assumptions
-    horizon_note = None
-    if conclusion == "rate" and "steps" not in run and "global_steps" not in run:
-        base["steps"], horizon_note = rate_horizon(1.0 / rep.lam_max if base["eta"] == "auto" else
-                                                   theorem_step(rep.n, rep.lam0_hat) if base["eta"] == "theorem"
-                                                   else base["eta"], rep.lam0_hat)
-    values = dict(data_values(rep), delta=delta)
-    if conclusion != "concentration":
-        values.update(kappa=base["kappa"], p=base["p"], tau=base["local_steps"], K=base["steps"])
-        values["xi"] = base["xi"] if base["xi"] is not None else 1.0
-    eta_thm = theorem_step(rep.n, rep.lam0_hat)
+    eta_thm = dzps19_step(rep.n, rep.lam0_hat)
     eta = None
     if conclusion != "concentration":
         eta = eta_thm if base["eta"] == "theorem" else (1.0 / rep.lam_max if base["eta"] == "auto" else base["eta"])
-        values["eta"] = eta
+    horizon_note = None
+    if conclusion == "rate" and "steps" not in run and "global_steps" not in run:
+        base["steps"], horizon_note = rate_horizon(eta, rep.lam0_hat)
+    values = dict(data_values(rep), delta=delta)
+    if conclusion != "concentration":
+        values.update(kappa=base["kappa"], p=base["p"], tau=base["local_steps"], K=base["steps"], eta=eta)
+        values["xi"] = base["xi"] if base["xi"] is not None else 1.0
     preds = predicted_widths(CONCLUSIONS[conclusion].theorems if theorems is None else theorems, values)
 
     tmp = None

@@ -217,6 +217,7 @@ def test_lambda_min_with_masks_uses_xi_lambda0_over_two():
     ({"conclusion": "lambda_min", "record": "loss"}, "record"),
     ({"conclusion": "lambda_min", "eta": "theorem"}, "rate"),
     ({"conclusion": "rate", "rows": 1}, "rows"),
+    ({"conclusion": "lambda_min", "scheme": "dropout", "steps": 0}, "steps"),
     ({"conclusion": "rate", "m": 0}, "m")])
 def test_width_parameters_are_checked(params, match):
     with pytest.raises((ValueError, TypeError), match=match):
