@@ -9,6 +9,7 @@ and puts measurements beside the theorems encoded in the sibling package :mod:`b
 
 from ._config import NumericalWarning
 from .eigen import eigenvalue_extremes, max_eigenvalue, min_eigenvalue
+from .certify import Certificate, certify_min_eigenvalue, count_eigenvalues_below, min_eigenvalue_fast
 from .ntk import (
     angles,
     firing_fraction,
@@ -52,6 +53,10 @@ __all__ = [
     "firing_fraction_infinite",
     "max_eigenvalue",
     "min_eigenvalue",
+    "Certificate",
+    "certify_min_eigenvalue",
+    "count_eigenvalues_below",
+    "min_eigenvalue_fast",
     "ntk_at_init",
     "ntk_finite",
     "ntk_infinite",

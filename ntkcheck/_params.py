@@ -32,6 +32,7 @@ RECORD_PRESETS = {
     "basic": ("patterns",),
     "standard": ("patterns", "lam_min_full"),
     "full": ("patterns", "lam_min_full", "lam_min_masked"),
+    "certified": ("patterns", "lam_certified_full", "lam_certified_masked"),
 }
 
 
@@ -141,7 +142,8 @@ RUN_PARAMS = {
     "delta": Param(Interval(0.0, 1.0, "neither"), 0.1, "failure probability delta of the theorems"),
     "record": Param(Options(tuple(RECORD_PRESETS)), "standard",
                     "what to record along training (standard adds lambda_min(H(W_k)); full also "
-                    "the masked NTKs', costly)"),
+                    "the masked NTKs', costly; certified proves lambda_min > lambda_0/2 by one Cholesky "
+                    "per kernel instead of computing it)"),
     "identity_samples": Param(Interval(0, None, integer=True), 2000,
                               "mask samples per exact identity of docs/theory.md §5 (0: skip)"),
     "predict": Param(Flag(), True, "predict the plateau with the model of docs/theory.md §8 [DERIVED] "

@@ -5,8 +5,8 @@ the wrapper computes the pre-activations ``Z = W_c X^T`` (shape (c, n)) and the 
 product ``G = D X`` (shape (c, d)) with BLAS, and these kernels do the elementwise parts in
 one pass each, while the chunk is still in cache:
 
-- :func:`_forward_kernel`: ReLU, the activation pattern ``1{<w_r, x_i> >= 0}`` and the
-  per-chunk partial output sums ``Σ_r a_r σ(z_ri)`` (and a second, coefficient-weighted sum).
+- :func:`_forward_kernel`: (shifted) ReLU, the activation pattern ``1{<w_r, x_i> >= b}`` and the
+  per-chunk partial output sums ``Σ_r a_r σ_b(z_ri)`` (and a second, coefficient-weighted sum).
 - :func:`_backward_kernel`: ``D_ri = a_r (u_i − y_i) 1{<w_r, x_i> >= 0}``, so that
   ``∂L_m/∂w_r = (1/√m) (D X)_r`` for the neurons of the subnetwork (docs/theory.md §3).
 
@@ -24,8 +24,8 @@ from ._config import NJIT_OPTS
 
 
 @njit(**NJIT_OPTS)
-def _forward_kernel(Z, a, coef, use_coef, u, u_coef, act):  # pragma: no cover - jitted
-    """ReLU pass over pre-activations of one chunk of neurons.
+def _forward_kernel(Z, a, coef, use_coef, u, u_coef, act, shift):  # pragma: no cover - jitted
+    """(Shifted) ReLU pass over pre-activations of one chunk of neurons.
 
     Parameters
     ----------
@@ -38,11 +38,13 @@ def _forward_kernel(Z, a, coef, use_coef, u, u_coef, act):  # pragma: no cover -
     use_coef : bool
         Whether to fill ``u_coef``.
     u : ndarray of shape (n,)
-        Output, overwritten: ``u_i = Σ_r a_r σ(z_ri)``.
+        Output, overwritten: ``u_i = Σ_r a_r σ_b(z_ri)``, ``σ_b(z) = max(z − b, 0)``.
     u_coef : ndarray of shape (n,)
-        Output, overwritten when ``use_coef``: ``Σ_r coef_r a_r σ(z_ri)``.
+        Output, overwritten when ``use_coef``: ``Σ_r coef_r a_r σ_b(z_ri)``.
     act : ndarray of shape (c, n), uint8
-        Output: ``act_ri = 1{z_ri >= 0}`` (note ``>=``, docs/theory.md §3).
+        Output: ``act_ri = 1{z_ri >= b}`` (note ``>=``, docs/theory.md §3, §9).
+    shift : float
+        ``b`` (0 for the ReLU; ``z − 0.0`` is exact, so results are bit-identical to no shift).
     """
     c, n = Z.shape
     for i in range(n):
@@ -54,14 +56,14 @@ def _forward_kernel(Z, a, coef, use_coef, u, u_coef, act):  # pragma: no cover -
         ar = a[r]
         cr = coef[r] * ar if use_coef else 0.0
         for i in range(n):
-            z = Z[r, i]
+            z = Z[r, i] - shift
             pos = z >= 0.0
             s = z if pos else 0.0
             act[r, i] = 1 if pos else 0
             u[i] += ar * s
         if use_coef and cr != 0.0:
             for i in range(n):
-                z = Z[r, i]
+                z = Z[r, i] - shift
                 if z >= 0.0:
                     u_coef[i] += cr * z
 

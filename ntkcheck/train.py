@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import numbers
 import os
 import threading
 import warnings
@@ -48,17 +49,24 @@ from ._train_kernels import (
     _pattern_diff_kernel,
     _row_dist_kernel,
 )
-from ._params import RECORD_PRESETS, check_schedule
-from ._validation import check_int
+from ._params import RECORD_PRESETS, check_param, check_schedule, check_step_size
+from ._validation import check_int, check_scalar
 from .masks import _check_run_masks, _draw_step, theta as _theta
 from .eigen import min_eigenvalue
 from .network import Network, check_training_inputs
-from .ntk import ntk_finite
+from .certify import certify_min_eigenvalue
+from .fired import ENGINES
+from .fired_train import FIRED_SCHEMES, run_fired
+from .ntk import ntk_finite, ntk_infinite
 
 __all__ = ["train", "TrainResult", "Trajectory", "RECORD_ITEMS", "DIVERGENCE_FACTOR"]
 
 #: Optional (costly) trajectory items; the cheap ones are always recorded.
-RECORD_ITEMS = RECORD_PRESETS["full"]
+RECORD_ITEMS = ("patterns", "lam_min_full", "lam_min_masked", "lam_certified_full", "lam_certified_masked")
+_FULL_ITEMS = ("lam_min_full", "lam_certified_full")
+_MASKED_ITEMS = ("lam_min_masked", "lam_certified_masked")
+#: Record items a fired-pair engine supports (besides its firing diagnostics).
+_FIRED_ITEMS = ("lam_min_full", "lam_certified_full")
 _REFRESH = 100  # recompute f(W_k, X) exactly every this many global steps
 #: Training has diverged once the tracked loss exceeds this multiple of ``max(L_0, ‖y‖²)`` (a
 #: loss that has grown a million-fold is not converging; stopping early keeps it finite).
@@ -103,6 +111,32 @@ class Trajectory:
         ``λ_min(H(W^l_{k,t}, m^l_k))`` of the masked NTK (LK22 Def. 1) at which local step
         t+1 takes its gradient, t = 0..τ−1 (item ``"lam_min_masked"``).
         Rounding-level negative eigenvalues of singular kernels are recorded as 0.
+        With ``shift = b`` these are the shifted kernels ``H_b`` (docs/theory.md §9).
+    fired_min, fired_mean, fired_max : ndarray of shape (K+1,) or None
+        Minimum, mean and maximum over the points of ``|S_i(W_k)|``, the neurons firing on
+        ``x_i`` (fired-pair engines: ``scheme="gauss-newton"`` or an explicit ``engine``).
+    union_size : ndarray of shape (K+1,) or None
+        ``|U_k| = |∪_i S_i(W_k)|`` (non-increasing, docs/theory.md §9 [EXACT]).
+    status_changes : ndarray of shape (K,) or None
+        Number of pairs ``(i, r)`` whose firing status changed in step k (cumulate with ``cumsum``).
+    pairs_rechecked : ndarray of shape (K,) or None
+        Inner products ``<w_r, x_i>`` the engine recomputed in step k to keep every ``S_i``
+        exact (``n m`` for the dense engine; see :mod:`ntkcheck.fired`).
+    step_seconds : ndarray of shape (K,) or None
+        Wall time of step k (forward pass, Gauss-Newton matrix and solve, update and fired-set
+        maintenance; recording ``λ_min`` is not included).
+    lam_certified_full : ndarray of bool, shape (K+1,), or None
+        Whether ``λ_min(H(W_k)) > t`` is *proved* by one Cholesky factorisation with a rigorous
+        rounding margin (:func:`ntkcheck.certify_min_eigenvalue`), ``t = lam_threshold`` (item
+        ``"lam_certified_full"``, preset ``"certified"``: the threshold question of DZPS19 Thm 3.1
+        at a fraction of the cost of ``λ_min``).  False means "not proved": ``λ_min <= t`` or within
+        the margin (about ``(n+1) 2^-53 tr H``) above it.
+    lam_certified_masked : ndarray of bool, shape (K, τ, p), or None
+        The same for the masked NTKs of ``lam_min_masked``, against ``ξ t`` (``E H(W, m) = ξ H(W)``,
+        docs/theory.md §5.2; item ``"lam_certified_masked"``).
+    lam_threshold : float or None
+        ``t`` of the certificates (default ``λ0/2``, ``λ0 = λ_min(H∞)`` of the data, shifted if
+        ``shift != 0``).
     """
 
     loss: np.ndarray
@@ -121,11 +155,34 @@ class Trajectory:
     pattern_change: np.ndarray | None = None
     lam_min_full: np.ndarray | None = None
     lam_min_masked: np.ndarray | None = None
+    fired_min: np.ndarray | None = None
+    fired_mean: np.ndarray | None = None
+    fired_max: np.ndarray | None = None
+    union_size: np.ndarray | None = None
+    status_changes: np.ndarray | None = None
+    pairs_rechecked: np.ndarray | None = None
+    step_seconds: np.ndarray | None = None
+    lam_certified_full: np.ndarray | None = None
+    lam_certified_masked: np.ndarray | None = None
+    lam_threshold: float | None = None
 
     @property
     def steps(self) -> int:
         """Number K of global steps completed."""
         return int(self.sampled_loss.shape[0])
+
+    @property
+    def residual(self) -> np.ndarray:
+        """``‖y − u_k‖ = √L_k``, shape (K+1,)."""
+        return np.sqrt(self.loss)
+
+    @property
+    def residual_ratio(self) -> np.ndarray:
+        """Per-step ratio ``‖y − u_{k+1}‖ / ‖y − u_k‖``, shape (K,) (DHSWZ22 claim: ≤ 1/2 for
+        Gauss-Newton; NaN where the residual was already 0)."""
+        r = self.residual
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(r[:-1] > 0, r[1:] / np.where(r[:-1] > 0, r[:-1], 1.0), np.nan)
 
 
 @dataclass(frozen=True, eq=False)
@@ -183,8 +240,13 @@ def train(
     progress: bool = False,
     n_threads: int | None = None,
     chunk_size: int | None = None,
+    shift: float = 0.0,
+    damping: float = 0.0,
+    engine: str | None = None,
+    lam_threshold: float | None = None,
 ) -> TrainResult:
-    """Train the first layer with LK22 Algorithm 1 (masked subnetworks, eq. 9 aggregation).
+    """Train the first layer with LK22 Algorithm 1 (masked subnetworks, eq. 9 aggregation), or the
+    shifted network by Gauss-Newton (DHSWZ22).
 
     Parameters
     ----------
@@ -195,9 +257,11 @@ def train(
     net : Network
         Initial network from :func:`ntkcheck.init_network`; only ``W`` is trained.
     scheme : {"gd", "dropout", "multi-sample-dropout", "ist-bernoulli", "ist-categorical", \
-"bernoulli", "categorical"}
+"bernoulli", "categorical", "gauss-newton"}
         Training scheme (docs/theory.md §2, :mod:`ntkcheck.masks`). Its fixed parameters must agree
-        with ``p``, ``xi`` and ``local_steps``.
+        with ``p``, ``xi`` and ``local_steps``. ``"gauss-newton"`` (docs/theory.md §9) is
+        ``W ← W − η Jᵀ (H_b(W) + μI)^{-1} (f_b(W, X) − y)`` with ``μ = damping``: full network, no
+        masks (p = 1, ξ = 1, τ = 1), run by a fired-pair ``engine``.
     eta : float
         Local step size η > 0.
     global_steps : int
@@ -215,11 +279,12 @@ def train(
     rng : None, int, SeedSequence or Generator
         Randomness of the masks; global step k draws from the k-th stream of ``rng.spawn``
         (:func:`ntkcheck.sample_masks` with ``steps=K`` returns the same masks).
-    record : {"loss", "basic", "standard", "full"} or iterable of str, default "basic"
+    record : {"loss", "basic", "standard", "full", "certified"} or iterable of str, default "basic"
         Optional items on top of the always-recorded cheap ones: ``"loss"`` none,
         ``"basic"`` ``("patterns",)`` (n·m bytes), ``"standard"`` also ``"lam_min_full"``,
-        ``"full"`` all of :data:`RECORD_ITEMS` (the presets of ``ntkcheck._params.RECORD_PRESETS``);
-        or an explicit subset of ``("patterns", "lam_min_full", "lam_min_masked")``.
+        ``"full"`` also ``"lam_min_masked"``, ``"certified"`` ``"patterns"`` and the certificates
+        ``"lam_certified_full"``, ``"lam_certified_masked"`` instead of the eigenvalues (the presets
+        of ``ntkcheck._params.RECORD_PRESETS``); or an explicit subset of :data:`RECORD_ITEMS`.
     progress : bool, default False
         Report progress on stderr.
     n_threads : int, optional
@@ -227,14 +292,35 @@ def train(
     chunk_size : int, optional
         Neurons per task (default from n). Fixes the summation order: runs agree bit for bit
         for equal ``chunk_size``.
+    shift : float, default 0.0
+        Threshold ``b`` of the shifted ReLU ``σ_b(z) = max(z − b, 0)`` (DHSWZ22; docs/theory.md §9),
+        for every scheme: the network trained is ``f_b(W, x) = m^{-1/2} Σ_r a_r σ_b(<w_r, x>)`` and
+        a neuron fires on ``x_i`` when ``<w_r, x_i> >= b``. 0 is the ReLU, bit-identical to no shift.
+    damping : float, default 0.0
+        Damping ``μ >= 0`` of ``"gauss-newton"`` (only that scheme takes it).  With μ = 0 a singular
+        system ``H_b(W)`` is an error at the first iteration (a ValueError naming the points no neuron
+        fires on, if any) and stops a run later on (``status="singular"``); pass μ > 0 then.
+    engine : {"sparse", "dense"}, optional
+        How ``"gauss-newton"`` (default ``"sparse"``) or full-network ``"gd"`` (default: Algorithm 1's
+        engine) is run on the fired pairs ``(i, r ∈ S_i)``: ``"sparse"`` touches only the fired pairs
+        and the pairs whose status can change by the margin rule (:class:`ntkcheck.fired.SparseFiredEngine`,
+        sublinear in m per iteration after one O(m n d) initialisation); ``"dense"`` recomputes all
+        ``m n`` inner products (:class:`ntkcheck.fired.DenseFiredEngine`, the reference).  Both record the
+        firing diagnostics of :class:`Trajectory` (``fired_*``, ``union_size``, ``status_changes``,
+        ``pairs_rechecked``, ``step_seconds``).
+    lam_threshold : float, optional
+        Threshold ``t`` of the recorded certificates ``λ_min > t`` (default ``λ0/2`` of the data's
+        (shifted) H∞, computed once).  Only used when a ``lam_certified_*`` item is recorded.
 
     Returns
     -------
     TrainResult
         ``status`` is ``"completed"``, ``"diverged"`` (non-finite loss or weights, or a loss above
         :data:`DIVERGENCE_FACTOR` times ``max(L_0, ‖y‖²)``; the run stops after recording that
-        global step and a :class:`~ntkcheck.NumericalWarning` is issued) or ``"interrupted"``
-        (KeyboardInterrupt; the global steps completed so far).
+        global step and a :class:`~ntkcheck.NumericalWarning` is issued), ``"interrupted"``
+        (KeyboardInterrupt; the global steps completed so far) or ``"singular"`` (Gauss-Newton
+        without damping met a singular ``H_b(W_t)`` after the first iteration; warned, the steps
+        so far are returned).
 
     Raises
     ------
@@ -260,6 +346,14 @@ def train(
     X, y, W0, a = check_training_inputs(X, y, net)
     n, d = X.shape
     m = W0.shape[0]
+    shift = float(check_scalar(shift, "shift", numbers.Real))
+    if scheme == "gauss-newton" or engine is not None:
+        return _train_fired(X, y, net, W0, a, scheme=scheme, eta=eta, global_steps=global_steps,
+                            local_steps=local_steps, p=p, xi=xi, masks=masks, record=record, progress=progress,
+                            shift=shift, damping=damping, engine=engine, lam_threshold=lam_threshold)
+    if damping != 0.0:
+        raise ValueError(f"`damping` is the mu of scheme='gauss-newton' only, got damping={damping!r} with "
+                         f"scheme={scheme!r}.")
     eta, K, tau, p, kind, xi = check_schedule(scheme=scheme, eta=eta, global_steps=global_steps,
                                               local_steps=local_steps, p=p, xi=xi)
     if masks is not None:
@@ -276,28 +370,29 @@ def train(
     th = _theta(kind, xi, p)
     config = dict(
         scheme=scheme, kind=kind, eta=eta, global_steps=K, local_steps=tau, p=p, xi=xi, theta=th,
-        record=list(items), chunk_size=chunk, n=n, d=d, m=m, kappa=float(net.kappa),
+        record=list(items), chunk_size=chunk, n=n, d=d, m=m, kappa=float(net.kappa), shift=shift,
         init_seed=net.seed, mask_seed=seed,
         masks=None if masks is None else "given, sha256=" + hashlib.sha256(np.packbits(masks)).hexdigest(),
         data_sha256=hashlib.sha256(X.tobytes() + y.tobytes()).hexdigest(),
     )
 
-    eng = _Engine(X, y, a, W0, eta, chunk, n_threads, "patterns" in items)
+    eng = _Engine(X, y, a, W0, eta, chunk, n_threads, "patterns" in items, shift)
     rec = _Recorder(K, tau, p, n, m, items)
     W = W0.copy()
     status, message = "completed", f"completed {K} global steps"
-    lam_fn = _lam_min_fn(X) if ("lam_min_full" in items or "lam_min_masked" in items) else None
+    stats = _KernelStats(X, shift, items, lam_threshold, xi)
+    config["lam_threshold"] = stats.t
     bar = Progress(K, "train", enabled=progress)
     try:
         with threadpool_limits(limits=1, user_api="blas"), np.errstate(all="ignore"):
             Sf = eng.init_state(W)
-            rec.start(y, xi * Sf / eng.sqrt_m, eng, lam_fn(W, m) if "lam_min_full" in items else None)
+            rec.start(y, xi * Sf / eng.sqrt_m, eng, stats.full(W, m))
             loss_scale = max(float(rec.loss[0]), float(y @ y), np.finfo(float).tiny)
             for k in range(K):
                 Mk = masks[k] if masks is not None else (
                     np.ones((1, m), dtype=bool) if scheme == "gd" else _draw_step(gen.spawn(1)[0], m, p, kind, xi)
                 )
-                out = eng.global_step(W, Mk, tau, lam_fn if "lam_min_masked" in items else None)
+                out = eng.global_step(W, Mk, tau, stats.masked if stats.masked_items else None)
                 Sf_new = Sf + out["dS"]
                 with DeferSigint():
                     W[out["gidx"]] = out["rows"]
@@ -316,8 +411,7 @@ def train(
                     )
                     warnings.warn(message, NumericalWarning, stacklevel=2)
                     break
-                if "lam_min_full" in items:
-                    rec.lam_full[k + 1] = lam_fn(W, m)
+                rec.full_stats(k + 1, stats.full(W, m))
                 if (k + 1) % _REFRESH == 0 and k + 1 < K:
                     Sf = eng.forward_rows(W, np.arange(m))
                 bar.update(k + 1, loss=float(rec.loss[k + 1]))
@@ -329,8 +423,78 @@ def train(
         bar.close(message if status != "completed" else None)
     config["steps_completed"] = rec.K
     W.setflags(write=False)
-    return TrainResult(W=W, network=net, seed=seed, config=config, trajectory=rec.trajectory(xi, th),
+    return TrainResult(W=W, network=net, seed=seed, config=config, trajectory=rec.trajectory(xi, th, stats.t),
                        status=status, message=message)
+
+
+def _train_fired(X, y, net, W0, a, *, scheme, eta, global_steps, local_steps, p, xi, masks, record, progress,
+                 shift, damping, engine, lam_threshold) -> TrainResult:
+    """``train`` for the fired-pair engines (:mod:`ntkcheck.fired_train`): validate, run, wrap."""
+    if scheme not in FIRED_SCHEMES:
+        raise ValueError(f"`engine` runs the full network, scheme 'gd' or 'gauss-newton'; got scheme={scheme!r} "
+                         f"with engine={engine!r} (masked schemes run on Algorithm 1's engine: leave `engine` unset).")
+    engine = "sparse" if engine is None else engine
+    if engine not in ENGINES:
+        raise ValueError(f"`engine` must be one of {sorted(ENGINES)}, got engine={engine!r}.")
+    eta = check_step_size(eta)
+    K = check_param("steps", global_steps, label="global_steps")
+    for name, value, ok in (("local_steps", local_steps, local_steps == 1), ("p", p, p == 1),
+                            ("xi", xi, xi is None or xi == 1.0), ("masks", masks, masks is None)):
+        if not ok:
+            raise ValueError(f"scheme={scheme!r} on a fired-pair engine trains the full network (p = 1, xi = 1, "
+                             f"local_steps = 1, no masks); got {name}={value!r}.")
+    damping = float(check_scalar(damping, "damping", numbers.Real, min_val=0.0))
+    if scheme != "gauss-newton" and damping != 0.0:
+        raise ValueError(f"`damping` is the mu of scheme='gauss-newton' only, got damping={damping!r} with "
+                         f"scheme={scheme!r}.")
+    if isinstance(record, str):
+        items = tuple(i for i in _check_record(record) if i in _FIRED_ITEMS)
+    else:
+        items = _check_record(record)
+        bad = [i for i in items if i not in _FIRED_ITEMS]
+        if bad:
+            raise ValueError(f"`record` items {bad} need Algorithm 1's engine; a fired-pair engine records "
+                             f"{list(_FIRED_ITEMS)} on top of its firing diagnostics.")
+    n, d = X.shape
+    m = W0.shape[0]
+    config = dict(
+        scheme=scheme, kind="full", eta=eta, global_steps=K, local_steps=1, p=1, xi=1.0, theta=1.0,
+        record=list(items), n=n, d=d, m=m, kappa=float(net.kappa), shift=shift, damping=damping, engine=engine,
+        init_seed=net.seed, mask_seed=None, masks=None,
+        data_sha256=hashlib.sha256(X.tobytes() + y.tobytes()).hexdigest(),
+    )
+    stats = _KernelStats(X, shift, items, lam_threshold, 1.0)
+    config["lam_threshold"] = stats.t
+    kernel_stats = (tuple(stats.full_items), lambda H: stats.values(H, stats.full_items, stats.t)) \
+        if stats.full_items else None
+    out = run_fired(X, y, a, W0, scheme=scheme, eta=eta, steps=K, shift=shift, damping=damping, engine=engine,
+                    kernel_stats=kernel_stats, progress=bool(progress), divergence_factor=DIVERGENCE_FACTOR)
+    config["init_seconds"] = out["init_seconds"]
+    config["steps_completed"] = Kc = out["completed"]
+    A = out["arrays"]
+    loss = A["loss"]
+
+    def ro(v):
+        if v is None:
+            return None
+        v = np.asarray(v, dtype=np.float64)
+        v.setflags(write=False)
+        return v
+
+    traj = Trajectory(
+        loss=ro(loss), sampled_loss=ro(loss[:-1]), local_loss=ro(loss[1:].reshape(Kc, 1, 1)),
+        max_movement=ro(A["max_movement"]), frobenius_movement=ro(A["frobenius_movement"]),
+        local_movement=ro(np.full(Kc, np.nan)), neurons_uncovered=ro(np.zeros(Kc)), neurons_shared=ro(np.zeros(Kc)),
+        neurons_mean_count=ro(np.ones(Kc)), neurons_max_count=ro(np.ones(Kc)), subnet_size=ro(np.full((Kc, 1), m)),
+        theta=1.0, xi=1.0, lam_min_full=ro(A.get("lam_min_full")),
+        lam_certified_full=_bools(ro(A.get("lam_certified_full"))), lam_threshold=stats.t,
+        **{k: ro(A[k]) for k in ("fired_min", "fired_mean", "fired_max", "union_size", "status_changes",
+                                 "pairs_rechecked", "step_seconds")},
+    )
+    W = out["W"]
+    W.setflags(write=False)
+    return TrainResult(W=W, network=net, seed=None, config=config, trajectory=traj, status=out["status"],
+                       message=out["message"])
 
 
 # ----------------------------------------------------------------------------- engine
@@ -339,8 +503,9 @@ def train(
 class _Engine:
     """Chunked, thread-parallel forward/backward passes over the active neurons."""
 
-    def __init__(self, X, y, a, W0, eta, chunk, n_threads, patterns):
+    def __init__(self, X, y, a, W0, eta, chunk, n_threads, patterns, shift):
         self.X, self.XT, self.y, self.a, self.W0 = X, X.T, y, a, W0
+        self.shift = shift
         self.n, self.d = X.shape
         self.m = a.shape[0]
         self.sqrt_m = math.sqrt(self.m)
@@ -392,14 +557,14 @@ class _Engine:
             Z = t.Z[: e - s]
             np.matmul(Wr[s:e], self.XT, out=Z)
             act = self.A0T[s:e] if (init and self.patterns) else t.act[: e - s]
-            _forward_kernel(Z, ar[s:e], ones, False, parts[ci], parts[ci], act)
+            _forward_kernel(Z, ar[s:e], ones, False, parts[ci], parts[ci], act, self.shift)
             if count_diff:
                 _pattern_diff_kernel(act, self.A0T, gidx[s:e], ones[s:e], self.diff_new)
 
         self.run(task, ranges)
         return parts.sum(axis=0)
 
-    def global_step(self, W, Mk, tau, lam_fn):
+    def global_step(self, W, Mk, tau, masked_fn):
         """One global step from ``W`` (not modified); returns the new rows and all records."""
         p, m = Mk.shape
         n, y = self.n, self.y
@@ -425,7 +590,8 @@ class _Engine:
             sub = subs[l]
             Z = self._bufs().Z[: e - s]
             np.matmul(sub["W"][s:e], self.XT, out=Z)
-            _forward_kernel(Z, sub["a"][s:e], sub["c_old"][s:e], True, upart[l, ci], cold[l, ci], sub["act"][s:e])
+            _forward_kernel(Z, sub["a"][s:e], sub["c_old"][s:e], True, upart[l, ci], cold[l, ci], sub["act"][s:e],
+                            self.shift)
 
         def bf(l, ci, s, e, final):
             sub, t = subs[l], self._bufs()
@@ -438,7 +604,7 @@ class _Engine:
             Wc -= G
             move = _max_row_dist_kernel(Wc, W, sub["idx"][s:e])
             np.matmul(Wc, self.XT, out=Z)
-            _forward_kernel(Z, sub["a"][s:e], sub["c_new"][s:e], final, upart[l, ci], cnew[l, ci], act)
+            _forward_kernel(Z, sub["a"][s:e], sub["c_new"][s:e], final, upart[l, ci], cnew[l, ci], act, self.shift)
             if final and self.patterns:
                 _pattern_diff_kernel(act, self.A0T, sub["idx"][s:e], sub["c_new"][s:e], self.diff_new)
             return move
@@ -450,11 +616,14 @@ class _Engine:
         u = outputs()
         sampled = ((y - u) ** 2).sum(axis=1)
         local = np.empty((tau, p))
-        lam = np.full((tau, p), np.nan) if lam_fn is not None else None
+        lam = None
         move = 0.0
         for t in range(tau):
-            if lam_fn is not None:
-                lam[t] = [lam_fn(sub["W"], m) for sub in subs]
+            if masked_fn is not None:
+                vals = [masked_fn(sub["W"], m) for sub in subs]  # per subnetwork: one value per item
+                if lam is None:
+                    lam = np.full((len(vals[0]), tau, p), np.nan)
+                lam[:, t] = np.array(vals).T
             np.subtract(u, y, out=res)
             final = t == tau - 1
             moves = self.run(lambda *a: bf(*a, final), tasks)
@@ -516,8 +685,8 @@ class _Recorder:
         self.max_cnt = np.full(K, nan)
         self.sizes = np.full((K, p), nan)
         self.pattern = np.full(K + 1, nan) if "patterns" in items else None
-        self.lam_full = np.full(K + 1, nan) if "lam_min_full" in items else None
-        self.lam_masked = np.full((K, tau, p), nan) if "lam_min_masked" in items else None
+        self.kfull = {i: np.full(K + 1, nan) for i in _FULL_ITEMS if i in items}
+        self.kmasked = {i: np.full((K, tau, p), nan) for i in _MASKED_ITEMS if i in items}
 
     def _state(self, k, y, u, eng):
         self.loss[k] = float(((y - u) ** 2).sum())
@@ -526,10 +695,13 @@ class _Recorder:
         if self.pattern is not None:
             self.pattern[k] = eng.diff.sum() / (self.n * self.m)
 
-    def start(self, y, u, eng, lam0):
+    def start(self, y, u, eng, full):
         self._state(0, y, u, eng)
-        if self.lam_full is not None:
-            self.lam_full[0] = lam0
+        self.full_stats(0, full)
+
+    def full_stats(self, k, values):
+        for item, v in zip(self.kfull, values):
+            self.kfull[item][k] = v
 
     def step(self, k, out, y, u, eng):
         self._state(k + 1, y, u, eng)
@@ -542,11 +714,11 @@ class _Recorder:
         self.mean_cnt[k] = N.mean()
         self.max_cnt[k] = N.max()
         self.sizes[k] = out["sizes"]
-        if self.lam_masked is not None:
-            self.lam_masked[k] = out["lam"]
+        for j, item in enumerate(self.kmasked):
+            self.kmasked[item][k] = out["lam"][j]
         self.K = k + 1
 
-    def trajectory(self, xi, th) -> Trajectory:
+    def trajectory(self, xi, th, t) -> Trajectory:
         K = self.K
 
         def cut(a, extra=0):
@@ -562,8 +734,11 @@ class _Recorder:
             local_movement=cut(self.local_mv), neurons_uncovered=cut(self.uncovered),
             neurons_shared=cut(self.shared), neurons_mean_count=cut(self.mean_cnt),
             neurons_max_count=cut(self.max_cnt), subnet_size=cut(self.sizes), theta=float(th),
-            xi=float(xi), pattern_change=cut(self.pattern, 1), lam_min_full=cut(self.lam_full, 1),
-            lam_min_masked=cut(self.lam_masked),
+            xi=float(xi), pattern_change=cut(self.pattern, 1), lam_min_full=cut(self.kfull.get("lam_min_full"), 1),
+            lam_min_masked=cut(self.kmasked.get("lam_min_masked")),
+            lam_certified_full=_bools(cut(self.kfull.get("lam_certified_full"), 1)),
+            lam_certified_masked=_bools(cut(self.kmasked.get("lam_certified_masked"))),
+            lam_threshold=t,
         )
 
 
@@ -595,17 +770,49 @@ def _default_chunk(n: int) -> int:
     return int(min(2048, max(32, (1 << 22) // (8 * n))))
 
 
-def _lam_min_fn(X):
-    """``λ_min`` of the (masked) NTK of a set of neuron rows, normalised by the full width m."""
+def _bools(a):
+    if a is None:
+        return None
+    b = a == 1.0
+    b.setflags(write=False)
+    return b
 
-    def lam(Wr, m):
+
+class _KernelStats:
+    """The recorded kernel statistics of training: ``λ_min`` and/or its certificate ``λ_min > t`` of
+    the (masked, shifted) NTK of a set of neuron rows, normalised by the full width m (LK22 Def. 1)."""
+
+    def __init__(self, X, shift, items, threshold, xi):
+        self.X, self.shift, self.xi = X, shift, float(xi)
+        self.full_items = [i for i in _FULL_ITEMS if i in items]
+        self.masked_items = [i for i in _MASKED_ITEMS if i in items]
+        certify = any(i.startswith("lam_certified") for i in items)
+        if threshold is not None:
+            threshold = float(check_scalar(threshold, "lam_threshold", numbers.Real))
+        elif certify:
+            threshold = 0.5 * min_eigenvalue(ntk_infinite(X, shift=shift))
+        self.t = threshold
+
+    def kernel(self, Wr, m):
         if Wr.shape[0] == 0:
-            return 0.0
-        H = ntk_finite(X, Wr) * (Wr.shape[0] / m)  # (1/m) Σ_{r active}: LK22 Def. 1
-        with warnings.catch_warnings():
-            # a small subnetwork's kernel can be singular: its rounding-level negative
-            # λ_min is recorded as 0 without a warning per local step
-            warnings.simplefilter("ignore", NumericalWarning)
-            return min_eigenvalue(H)
+            return np.zeros((self.X.shape[0],) * 2)
+        return ntk_finite(self.X, Wr, shift=self.shift) * (Wr.shape[0] / m)  # (1/m) Σ_{r active}
 
-    return lam
+    def values(self, H, items, t):
+        out = []
+        for item in items:
+            if item.startswith("lam_min"):
+                with warnings.catch_warnings():
+                    # a small subnetwork's kernel can be singular: its rounding-level negative
+                    # λ_min is recorded as 0 without a warning per local step
+                    warnings.simplefilter("ignore", NumericalWarning)
+                    out.append(min_eigenvalue(H))
+            else:
+                out.append(1.0 if certify_min_eigenvalue(H, t, check=False).certified else 0.0)
+        return out
+
+    def full(self, W, m):
+        return self.values(self.kernel(W, m), self.full_items, self.t) if self.full_items else []
+
+    def masked(self, Wr, m):
+        return self.values(self.kernel(Wr, m), self.masked_items, None if self.t is None else self.xi * self.t)

@@ -7,6 +7,7 @@ import math
 import warnings
 
 import numpy as np
+import numpy.testing as npt
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -306,3 +307,54 @@ def test_bad_rtol_and_rng_raise():
             min_eigenvalue_fast(np.eye(2), rtol=bad)
     with pytest.raises(TypeError, match=r"`rng` must be"):
         min_eigenvalue_fast(np.eye(2), rng="seed")
+
+
+# ----------------------------------------------------------------------------- use in training
+
+
+def _train_problem(seed=0, n=12, d=4, m=40):
+    from ntkcheck import init_network
+
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    return X, rng.standard_normal(n), init_network(d, m, rng=seed)
+
+
+@pytest.mark.parametrize("shift", [0.0, 0.4])
+def test_training_certificates_agree_with_the_recorded_eigenvalues(shift):
+    from ntkcheck import ntk_infinite, train
+
+    X, y, net = _train_problem(m=40)
+    kw = dict(scheme="bernoulli", p=3, xi=0.6, local_steps=2, eta=0.8, global_steps=8, rng=4, shift=shift)
+    lam = train(X, y, net, record="full", **kw).trajectory
+    cert = train(X, y, net, record="certified", **kw)
+    tr = cert.trajectory
+    t = 0.5 * np.linalg.eigvalsh(ntk_infinite(X, shift=shift))[0]
+    assert tr.lam_threshold == pytest.approx(t, rel=1e-10) and cert.config["lam_threshold"] == tr.lam_threshold
+    assert tr.lam_min_full is None and tr.lam_certified_full.dtype == bool
+    assert tr.lam_certified_full.shape == lam.lam_min_full.shape
+    assert tr.lam_certified_masked.shape == lam.lam_min_masked.shape
+    # certified exactly where λ_min clears the threshold by more than the rounding margin
+    for c, v, thr in ((tr.lam_certified_full, lam.lam_min_full, t),
+                      (tr.lam_certified_masked, lam.lam_min_masked, 0.6 * t)):
+        clear = np.abs(v - thr) > 1e-9
+        npt.assert_array_equal(c[clear], (v > thr)[clear])
+    # both answers occur in this run, so the comparison is not vacuous
+    assert tr.lam_certified_masked.any() and not tr.lam_certified_masked.all()
+    # the same weights: recording does not change training
+    npt.assert_array_equal(cert.W, train(X, y, net, record="loss", **kw).W)
+
+
+def test_training_certificates_with_an_explicit_threshold_and_gauss_newton():
+    from ntkcheck import train
+
+    X, y, net = _train_problem(m=300)
+    lam = train(X, y, net, scheme="gauss-newton", eta=1.0, global_steps=3, shift=0.3, record="standard")
+    v = lam.trajectory.lam_min_full
+    for t in (0.5 * v.min(), 2.0 * v.max()):
+        tr = train(X, y, net, scheme="gauss-newton", eta=1.0, global_steps=3, shift=0.3,
+                   record=("lam_certified_full",), lam_threshold=t).trajectory
+        npt.assert_array_equal(tr.lam_certified_full, v > t)
+    with pytest.raises(ValueError, match="lam_threshold"):
+        train(X, y, net, scheme="gd", eta=1.0, global_steps=1, record="certified", lam_threshold=float("nan"))

@@ -143,7 +143,7 @@ def test_record_levels():
     npt.assert_array_equal(loss_only.loss, basic.loss)
     with pytest.raises(ValueError, match=r"`record` items must be from .*unknown item\(s\) \['eigs'\]"):
         train(X, y, net, record=["eigs"], **kw)
-    with pytest.raises(ValueError, match=r"`record` must be one of \['loss', 'basic', 'standard', 'full'\]"):
+    with pytest.raises(ValueError, match=r"`record` must be one of \['loss', 'basic', 'standard', 'full', 'certified'\]"):
         train(X, y, net, record="everything", **kw)
 
 
