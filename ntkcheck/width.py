@@ -304,9 +304,13 @@ def run_conclusion(params: dict, seed: int, *, threads: int = 1) -> dict:
     -------
     dict
         ``holds`` (bool), ``margin`` (≥ 1 exactly when it holds: threshold over value for
-        ``lambda_min``'s λ_min and ``rate``'s loss, ``λ0/4`` over the deviation for
-        ``concentration``), ``value`` and ``threshold`` at the worst step ``worst_step``,
-        ``lam0``, ``lam_max``, ``n``, ``eta`` and the run's ``status``.
+        ``rate``'s loss, ``λ0/4`` over the deviation for ``concentration``), ``value`` and
+        ``threshold`` at the worst step ``worst_step``, ``lam0``, ``lam_max``, ``n``, ``eta`` and
+        the run's ``status``.  ``lambda_min`` is decided by certificates, not eigenvalues
+        (``record="certified"`` of :func:`ntkcheck.train`: one Cholesky factorisation per kernel
+        proves ``λ_min > threshold`` with a rigorous rounding margin), so its ``value`` and
+        ``margin`` are None and ``worst_step`` is the first step not certified (None if all are);
+        a λ_min within about ``(n+1) 2^-53 tr H`` of the threshold counts as not holding.
     """
     params = canonical_width_params(params)
     ctx = load_data(params["data"], params["target"], params["normalize"], params["rows"])
@@ -324,7 +328,7 @@ def run_conclusion(params: dict, seed: int, *, threads: int = 1) -> dict:
     masked = run_params["scheme"] != "gd"
     if params["conclusion"] == "rate" and run_params["eta"] == "theorem":
         run_params["eta"] = dzps19_step(ds.n, lam0)
-    run_params.update(record=("full" if masked else "standard") if params["conclusion"] == "lambda_min" else "loss",
+    run_params.update(record="certified" if params["conclusion"] == "lambda_min" else "loss",
                       predict=False, identity_samples=0)
     run = run_seed(run_params, seed, data=ctx, threads=threads)
     if run.summary.status == "interrupted":
@@ -333,17 +337,18 @@ def run_conclusion(params: dict, seed: int, *, threads: int = 1) -> dict:
     out.update(status=run.summary.status, eta=run.resolved.eta, final_loss=run.summary.final_loss,
                max_movement=run.summary.max_movement)
     if params["conclusion"] == "lambda_min":
+        # the run's certificates are against t = lambda_0/2 of the same data (train's default),
+        # and xi * t for the masked kernels
         if masked:
-            lam = np.asarray(tr.lam_min_masked, float).reshape(tr.steps, -1).min(axis=1)
-            thr = run.resolved.xi * lam0 / 2.0
+            ok = np.asarray(tr.lam_certified_masked, bool).reshape(tr.steps, -1).all(axis=1)
+            thr = run.resolved.xi * tr.lam_threshold
         else:
-            lam = np.asarray(tr.lam_min_full, float)
-            thr = lam0 / 2.0
-        lam = np.where(np.isfinite(lam), lam, -np.inf)
-        k = int(np.argmin(lam))
-        holds = run.summary.status == "completed" and bool(np.all(lam >= thr))
-        return dict(out, holds=holds, margin=_ratio(float(lam[k]), thr), value=float(lam[k]), threshold=thr,
-                    worst_step=k)
+            ok = np.asarray(tr.lam_certified_full, bool)
+            thr = tr.lam_threshold
+        bad = np.flatnonzero(~ok)
+        holds = run.summary.status == "completed" and bad.size == 0
+        return dict(out, holds=holds, margin=None, value=None, threshold=float(thr),
+                    worst_step=int(bad[0]) if bad.size else None, decided_by="certificate")
     loss = np.asarray(tr.loss, float)
     steps = np.arange(loss.size)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
