@@ -332,3 +332,159 @@ def plot_width_scaling(fit, theorems=(), *, ax=None):
     ax.set_ylabel("width $m$")
     ax.legend(fontsize=7)
     return ax
+
+
+# --------------------------------------------------------------------------- DHSWZ22 (shifted ReLU)
+
+
+def plot_firing_vs_shift(shifts, widths, counts, *, kappa: float = 1.0, ax=None):
+    """Fired neurons per input ``|S_i|/m`` against the shift b (DHSWZ22; docs/theory.md §9).
+
+    Parameters
+    ----------
+    shifts : array_like of shape (B,)
+    widths : array_like of shape (M,)
+    counts : array_like of shape (M, B, seeds)
+        Per-network mean over points of ``|S_i|``.
+    kappa : float, default 1.0
+        Initialisation scale; the expectation is ``Φ(−b/κ)`` and the bound ``exp(−b²/(2κ²))``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    from scipy.special import ndtr
+
+    ax = _ax(ax)
+    b = np.asarray(shifts, float)
+    C = np.asarray(counts, float)
+    for k, m in enumerate(widths):
+        _band(ax, b, (C[k] / float(m)).T, label=f"measured, m = {m}", marker="o")
+    grid = np.linspace(b.min(), b.max(), 200)
+    ax.plot(grid, ndtr(-grid / kappa), "k--", lw=1.2, label=r"expectation $\Phi(-b/\kappa)$")
+    ax.plot(grid, np.exp(-grid ** 2 / (2 * kappa ** 2)), "k:", lw=1.2, label=r"bound $e^{-b^2/2\kappa^2}$")
+    ax.set_yscale("log")
+    ax.set_xlabel("shift $b$")
+    ax.set_ylabel(r"fired fraction $|S_i| / m$ (mean over points)")
+    ax.legend(fontsize=7)
+    return ax
+
+
+def plot_status_changes(widths, first, cumulative, *, ax=None):
+    """Fraction of (i, r) firing-status changes against the width m, log–log, with ``m^{-1/2}``.
+
+    Parameters
+    ----------
+    widths : array_like of shape (M,)
+    first, cumulative : array_like of shape (M, seeds)
+        Changes in the first Gauss-Newton iteration and over the whole run, relative to
+        ``Σ_i |S_i|``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _ax(ax)
+    w = np.asarray(widths, float)
+    _band(ax, w, np.asarray(first, float).T, label="first iteration", marker="o")
+    cum = np.asarray(cumulative, float)
+    _band(ax, w, cum.T, label="cumulative", marker="s")
+    ref = np.nanmean(cum[0])
+    if np.isfinite(ref) and ref > 0:
+        ax.plot(w, ref * np.sqrt(w[0] / w), "k--", lw=1, label=r"$\propto m^{-1/2}$")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("width $m$")
+    ax.set_ylabel(r"status changes / $\sum_i |S_i|$")
+    ax.legend(fontsize=7)
+    return ax
+
+
+def plot_lambda_vs_bound(shifts, ns, measured, bound, *, ax=None):
+    """``λ_min(H_b∞)`` and the bound ``e^{−b²/2} δ_sep/(100 n²)`` against b, one colour per n.
+
+    Parameters
+    ----------
+    shifts : array_like of shape (B,)
+    ns : array_like of shape (N,)
+    measured, bound : array_like of shape (N, B)
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _ax(ax)
+    b = np.asarray(shifts, float)
+    for k, n in enumerate(ns):
+        (line,) = ax.plot(b, np.asarray(measured, float)[k], "o-", lw=1.6, label=rf"$\lambda_{{\min}}$, n = {n}")
+        ax.plot(b, np.asarray(bound, float)[k], "--", lw=1.2, color=line.get_color(), label=f"bound, n = {n}")
+    ax.set_yscale("log")
+    ax.set_xlabel("shift $b$")
+    ax.set_ylabel(r"$\lambda_{\min}(H_b^\infty)$ and bound")
+    ax.legend(fontsize=7, ncol=2)
+    return ax
+
+
+def plot_gn_residuals(residuals, *, eps: float | None = None, ax=None):
+    """Gauss-Newton residuals ``‖f_t − y‖`` against t (log scale), with the ``2^{-t}`` line.
+
+    Parameters
+    ----------
+    residuals : mapping of label -> list of ndarray of shape (K+1,)
+        One list of runs (seeds) per label, e.g. per width.
+    eps : float, optional
+        Target ε, drawn as a horizontal line.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _ax(ax)
+    start = []
+    for label, runs in residuals.items():
+        color = None
+        for j, r in enumerate(runs):
+            r = np.asarray(r, float)
+            (line,) = ax.plot(np.arange(r.size), r, "o-", ms=3, lw=1.0, alpha=0.8, color=color,
+                              label=label if j == 0 else None)
+            color = line.get_color()
+            start.append(r[0])
+    if start:
+        t = np.arange(max(len(r) for runs in residuals.values() for r in runs))
+        ax.plot(t, max(start) * 0.5 ** t, "k--", lw=1.2, label=r"$\|f_0 - y\|\,2^{-t}$")
+    if eps is not None:
+        ax.axhline(eps, color="grey", lw=0.8, ls=":", label=r"$\varepsilon$")
+    ax.set_yscale("log")
+    ax.set_xlabel("Gauss-Newton iteration $t$")
+    ax.set_ylabel(r"residual $\|f_t - y\|$")
+    ax.legend(fontsize=7)
+    return ax
+
+
+def plot_cost_vs_width(widths, times, *, alpha: float, ax=None):
+    """Median wall time per iteration against m (log–log), with ``m^{1−α}`` and ``m`` lines.
+
+    Parameters
+    ----------
+    widths : array_like of shape (M,)
+    times : mapping of engine name -> array_like of shape (M,)
+    alpha : float
+        Sparsity exponent α of the shift ``b = κ√(2α log m)``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _ax(ax)
+    w = np.asarray(widths, float)
+    for name, t in times.items():
+        ax.plot(w, np.asarray(t, float), "o-", lw=1.6, label=f"{name} engine")
+    top = max(float(np.nanmax(np.asarray(t, float))) for t in times.values())
+    ax.plot(w, top * (w / w[-1]) ** (1 - alpha), "k--", lw=1, label=rf"$\propto m^{{1-\alpha}}$, $\alpha$ = {alpha:g}")
+    ax.plot(w, top * (w / w[-1]), "k:", lw=1, label=r"$\propto m$")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("width $m$")
+    ax.set_ylabel("seconds per iteration (median)")
+    ax.legend(fontsize=7)
+    return ax

@@ -1,8 +1,12 @@
-"""``ntkcheck reproduce {liao2022,jacot2018}``: a paper's empirical claims, measured on built-in data.
+"""``ntkcheck reproduce {liao2022,jacot2018,deng2022}``: a paper's empirical claims, measured on built-in data.
 
 ``liao2022``: analogues of Liao & Kyrillidis (TMLR 2022) Fig. 2 (and the width m*(n) panel).
 ``jacot2018``: the NTK regime of deep ReLU networks (Jacot et al. 2018): concentration at
 initialisation and kernel drift during training against the width, for depth 1–4.
+``deng2022``: shifted-ReLU sparsity and Gauss-Newton training (Deng et al. 2022): fired neurons
+per input, stability of the fired sets, λ_min(H_b∞) against its bound, residual halving and the
+time per iteration of the sparse and dense engines against m (computed directly, no sweep store:
+``--workers``, ``--scheduler``, ``--threads`` and ``--resume`` do not apply).
 
 Writes figures (PNG and PDF), the raw numbers (``data/*.npz``) and a summary (``summary.md``,
 ``summary.html``, ``summary.json``) listing each claim of LK22 §5 as reproduced or not, with the
@@ -25,12 +29,12 @@ from . import check_exclusive_flags
 
 __all__ = ["add_parser", "run"]
 
-PAPERS = ("liao2022", "jacot2018")
+PAPERS = ("liao2022", "jacot2018", "deng2022")
 
 
 def add_parser(subparsers) -> None:
     """Register ``reproduce`` on `subparsers`."""
-    p = subparsers.add_parser("reproduce", help="reproduce a paper's empirical claims (liao2022, jacot2018)",
+    p = subparsers.add_parser("reproduce", help="reproduce a paper's empirical claims (liao2022, jacot2018, deng2022)",
                               description=__doc__.split("\n\n")[0])
     p.add_argument("paper", choices=PAPERS, help="paper to reproduce")
     p.add_argument("--out", metavar="DIR", default=None,
@@ -60,17 +64,31 @@ def run(args) -> int:
 
     from ..report import fmt
 
+    direct = args.paper == "deng2022"  # computed in this process, no sweep store
     if args.paper == "jacot2018":
         from ..jacot2018 import reproduce_jacot2018 as reproduce
+    elif direct:
+        from ..deng2022 import reproduce_deng2022 as reproduce
     else:
         from ..reproduce import reproduce_liao2022 as reproduce
 
     check_exclusive_flags(args, "the reproduction")
+    if direct:
+        given = [flag for flag, value in (("--workers", args.workers), ("--scheduler", args.scheduler),
+                                          ("--threads", args.threads), ("--resume", args.resume)) if value]
+        if given:
+            raise ValueError(f"`ntkcheck reproduce deng2022` computes directly in this process (no sweep store); "
+                             f"{', '.join(given)} do(es) not apply. Drop it, or use --force to replace an "
+                             f"earlier output.")
     out = args.out or os.path.join("results", args.paper)
     log = (lambda msg: None) if args.quiet else (lambda msg: print(f"ntkcheck reproduce: {msg}", file=sys.stderr))
-    summary = reproduce(out, quick=args.quick, progress=not args.quiet, data=args.data, workers=args.workers,
-                       scheduler=args.scheduler, resume=args.resume, force=args.force, threads=args.threads,
-                       log=log)
+    if direct:
+        summary = reproduce(out, quick=args.quick, progress=not args.quiet, data=args.data, force=args.force,
+                            log=log)
+    else:
+        summary = reproduce(out, quick=args.quick, progress=not args.quiet, data=args.data, workers=args.workers,
+                            scheduler=args.scheduler, resume=args.resume, force=args.force, threads=args.threads,
+                            log=log)
     claims = list(summary["claims"])
     for c in list(claims):
         claims += c.get("extra_checks", [])
@@ -85,8 +103,13 @@ def run(args) -> int:
         print("regimes:")
         for line in summary["regimes"]:
             print(f"  {line}")
-    print(f"summary: {os.path.join(out, 'summary.html')} (and summary.md, summary.json, figures/; runs in "
-          f"{os.path.join(out, 'store')}: ntkcheck sweep-report / sweep-status --show RUN_ID)")
+    if direct:
+        print(f"summary: {os.path.join(out, 'summary.html')} (and summary.md, summary.json, figures/, data/)")
+    else:
+        print(f"summary: {os.path.join(out, 'summary.html')} (and summary.md, summary.json, figures/; runs in "
+              f"{os.path.join(out, 'store')}: ntkcheck sweep-report / sweep-status --show RUN_ID)")
     if summary["status"] == "interrupted":
-        print("interrupted: finished runs are kept; continue with the same command and --resume", file=sys.stderr)
+        print("interrupted: the claims measured so far are in the summary; run again with --force to redo all"
+              if direct else "interrupted: finished runs are kept; continue with the same command and --resume",
+              file=sys.stderr)
     return 130 if summary["status"] == "interrupted" else 0
