@@ -4,7 +4,8 @@ Built-in names (part of the public interface):
 ``du2019.lemma3_1``, ``du2019.lemma3_2``, ``du2019.thm4_1``, ``arora2019.thm4_1``,
 ``arora2019.thm5_1``, ``song_yang2019.thm``, ``liao2022.thm2``, ``liao2022.hyp1``,
 ``liao2022.thm3``, ``liao2022.thm4``, ``liao2022.cor1``, ``liao2022.cor2``, ``liao2022.cor3``,
-``deng2022.shifted_ntk``, ``exact.lk22_identities``, ``liao2022.implicit`` ([DERIVED], docs/theory.md §8).
+``deng2022.shifted_ntk``, ``deng2022.firing``, ``deng2022.lambda_min``,
+``deng2022.gauss_newton``, ``deng2022.cost``, ``exact.lk22_identities``, ``liao2022.implicit`` ([DERIVED], docs/theory.md §8).
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ def _builtins() -> dict[str, Theorem]:
         for thm in (du2019.LEMMA3_1, du2019.LEMMA3_2, du2019.THM4_1, arora2019.THM4_1,
                     arora2019.THM5_1, song_yang2019.THM, liao2022.THM2, liao2022.HYP1,
                     liao2022.THM3, liao2022.THM4, liao2022.COR1, liao2022.COR2, liao2022.COR3,
-                    deng2022.SHIFTED_NTK, exact.LK22_IDENTITIES, implicit.IMPLICIT):
+                    deng2022.SHIFTED_NTK, deng2022.FIRING_THM, deng2022.LAMBDA_MIN_THM,
+                    deng2022.GAUSS_NEWTON, deng2022.COST_THM, exact.LK22_IDENTITIES,
+                    implicit.IMPLICIT):
             _REGISTRY[thm.name] = thm
     return _REGISTRY
 

@@ -8,7 +8,8 @@ The checks are diagnostics: :func:`check_assumptions` returns a frozen
 :class:`AssumptionReport` and raises only with ``strict=True``.  Parallelism is measured
 through the separation ``min(‖u − v‖, ‖u + v‖)`` of the unit directions ``u, v`` (zero exactly
 for parallel or antiparallel pairs, accurate when nearly parallel, docs/theory.md §4), and reported
-beside ``|cos φ_ij|`` for the most nearly parallel pairs.
+beside ``|cos φ_ij|`` for the most nearly parallel pairs.  Its minimum is the δ_sep of DHSWZ22
+(docs/theory.md §9); with ``shift=b`` the spectrum is that of the shifted kernel.
 """
 
 from __future__ import annotations
@@ -112,6 +113,7 @@ def check_assumptions(
     norm_atol: float = 1e-8,
     top: int = 5,
     strict: bool = False,
+    shift: float = 0.0,
 ) -> AssumptionReport:
     """Check Assumption 1 item by item and compute ``λ0``, ``λ_max`` of H∞ and ``yᵀ(H∞)⁻¹y``.
 
@@ -129,6 +131,10 @@ def check_assumptions(
         How many of the most nearly parallel pairs to report.
     strict : bool, default False
         Raise ``ValueError`` (with every failed item) instead of only reporting.
+    shift : float, default 0.0
+        Threshold ``b`` of the shifted ReLU ``max(z − b, 0)`` (DHSWZ22, docs/theory.md §4, §9):
+        ``λ0``, ``λ_max`` and ``yᵀ(H∞)⁻¹y`` are those of the shifted kernel
+        ``ntk_infinite(X, shift=b)``.  The other items do not depend on it.
 
     Returns
     -------
@@ -152,6 +158,7 @@ def check_assumptions(
     label_bound = check_scalar(label_bound, "label_bound", min_val=0.0, closed="neither")
     norm_atol = check_scalar(norm_atol, "norm_atol", min_val=0.0)
     top = check_int(top, "top", min_val=0)
+    shift = check_scalar(shift, "shift")
     if n < 2:
         raise ValueError(f"`X` must have at least 2 rows to check parallel pairs, got n={n}.")
 
@@ -161,7 +168,7 @@ def check_assumptions(
     bounded = label_max <= label_bound
     near, parallel, min_sep, max_cos = _nearest_pairs(X, norms, top)
     dups = _duplicates(X)
-    lam0, lam_max, yhy = _spectrum(X, y)
+    lam0, lam_max, yhy = _spectrum(X, y, shift)
     no_par = not parallel
 
     msgs = []
@@ -180,7 +187,8 @@ def check_assumptions(
         msgs.append(f"[FAIL] duplicated points: {len(dups)} pair(s) of identical rows, e.g. "
                     f"rows {dups[0][0]} and {dups[0][1]}")
     pos = lam0 > PD_RTOL * lam_max
-    msgs.append(f"[{'ok' if pos else 'FAIL'}] H_inf positive definite: lambda_0 = {lam0:.6g}, "
+    kernel = "H_inf" if shift == 0.0 else f"H_inf (shift {shift:g}, w ~ N(0, I))"
+    msgs.append(f"[{'ok' if pos else 'FAIL'}] {kernel} positive definite: lambda_0 = {lam0:.6g}, "
                 f"lambda_max = {lam_max:.6g}, y^T H_inf^-1 y = {yhy:.6g}")
     passed = unit and bounded and no_par and not dups and pos
     report = AssumptionReport(
@@ -258,9 +266,8 @@ def _duplicates(X):
     return sorted(out)
 
 
-def _spectrum(X, y):
-
-    H = ntk_infinite(X)
+def _spectrum(X, y, shift=0.0):
+    H = ntk_infinite(X, shift=shift)
     with warnings.catch_warnings():
         # a singular H_inf (duplicated / parallel points) is what this check reports
         warnings.simplefilter("ignore", NumericalWarning)
