@@ -402,3 +402,43 @@ def test_default_xi_is_one_and_ist_schemes_fix_xi_to_one_over_p():
         with pytest.raises(ValueError, match=r"fixes `xi` = 1/p = 0.25 \(p=4\), got xi=0.5"):
             train(X, y, net, scheme=scheme, eta=0.1, global_steps=1, p=4, xi=0.5)
     assert train(X, y, net, scheme="bernoulli", eta=0.1, global_steps=1, p=4, rng=2).config["xi"] == 1.0
+
+
+# ----------------------------------------------------------------------------- float32
+
+
+@pytest.mark.parametrize("scheme, p, xi, tau", [("gd", 1, None, 1), ("bernoulli", 4, 0.25, 5), ("categorical", 4, None, 5)])
+def test_float32_follows_the_float64_run_within_its_documented_accuracy(scheme, p, xi, tau):
+    X, y, net = _problem(n=60, d=8, m=512, seed=9)
+    kw = dict(scheme=scheme, p=p, xi=xi, local_steps=tau, eta=0.3, global_steps=50, rng=2, chunk_size=100,
+              record="standard")
+    a = train(X, y, net, **kw)
+    b = train(X, y, net, dtype=np.float32, **kw)
+    assert b.W.dtype == np.float32 and b.config["dtype"] == "float32" and a.config["dtype"] == "float64"
+    assert b.trajectory.loss.dtype == np.float64
+    assert a.trajectory.loss[-1] < 0.5 * a.trajectory.loss[0]  # a run that trains
+    npt.assert_allclose(b.trajectory.loss, a.trajectory.loss, rtol=5e-4)
+    # λ_min(H(W_k)) moves by O(1/m) per flipped activation: equal up to a few flips
+    npt.assert_allclose(b.trajectory.lam_min_full, a.trajectory.lam_min_full, atol=10 / net.m)
+    assert np.linalg.norm(b.W - a.W) <= 1e-2 * np.linalg.norm(a.W - net.W)
+    assert not np.array_equal(b.W.astype(np.float64), a.W)  # really computed in float32
+
+
+def test_float32_is_bit_identical_across_thread_counts():
+    X, y, net = _problem(n=30, d=5, m=300, seed=3)
+    kw = dict(scheme="bernoulli", p=3, xi=0.5, local_steps=2, eta=0.4, global_steps=10, rng=5, chunk_size=40,
+              dtype=np.float32)
+    r1 = train(X, y, net, n_threads=1, **kw)
+    r2 = train(X, y, net, n_threads=2, **kw)
+    assert np.array_equal(r1.W, r2.W) and np.array_equal(r1.trajectory.loss, r2.trajectory.loss)
+
+
+@pytest.mark.parametrize("kw, match", [(dict(dtype=np.int64), "dtype"), (dict(dtype="float16"), "dtype"),
+                                       (dict(dtype="nonsense"), "dtype"),
+                                       (dict(dtype=np.float32, scheme="gauss-newton"), "dtype")])
+def test_bad_dtype(kw, match):
+    X, y, net = _problem()
+    args = dict(scheme="gd", eta=0.5, global_steps=2)
+    args.update(kw)
+    with pytest.raises(ValueError, match=match):
+        train(X, y, net, **args)
