@@ -24,12 +24,14 @@ from scipy.linalg import LinAlgError, cho_factor, cho_solve
 from ._json import jsonable
 from ._config import NumericalWarning
 from ._validation import check_int, check_scalar, check_X, check_y
+from .certify import certify_min_eigenvalue
 from .eigen import eigenvalue_extremes
 from .ntk import ntk_infinite
 
 __all__ = ["AssumptionReport", "check_assumptions"]
 
-#: H∞ counts as positive definite when λ0 > PD_RTOL·λ_max (below: singular up to rounding).
+#: yᵀ(H∞)⁻¹y is attempted when H∞ ≻ 0 is certified or λ0 > PD_RTOL·λ_max (positive definiteness
+#: itself is decided by the Cholesky certificate).
 PD_RTOL = 1e-10
 #: Pairs whose direction separation is at most this are reported as parallel.
 PARALLEL_ATOL = 1e-10
@@ -70,6 +72,10 @@ class AssumptionReport:
         ``λ_max(H∞)``.
     y_Hinv_y : float
         ``yᵀ(H∞)⁻¹y`` (ADHLW19 Thm 5.1); ``inf`` when H∞ is numerically singular.
+    h_inf_certified : bool
+        ``H∞ ≻ 0`` is *proved*: a floating-point Cholesky factorisation of ``H∞`` minus a rigorous
+        bound on its rounding errors succeeds (:func:`ntkcheck.certify_min_eigenvalue` with
+        ``t = 0``).  This, not the computed λ0, decides the positive-definiteness item.
     passed : bool
         All three items hold (and λ0 > 0).
     messages : tuple of str
@@ -94,6 +100,7 @@ class AssumptionReport:
     lam0_hat: float
     lam_max: float
     y_Hinv_y: float
+    h_inf_certified: bool
     passed: bool
     messages: tuple
 
@@ -168,7 +175,7 @@ def check_assumptions(
     bounded = label_max <= label_bound
     near, parallel, min_sep, max_cos = _nearest_pairs(X, norms, top)
     dups = _duplicates(X)
-    lam0, lam_max, yhy = _spectrum(X, y, shift)
+    lam0, lam_max, yhy, pos = _spectrum(X, y, shift)
     no_par = not parallel
 
     msgs = []
@@ -186,17 +193,17 @@ def check_assumptions(
     if dups:
         msgs.append(f"[FAIL] duplicated points: {len(dups)} pair(s) of identical rows, e.g. "
                     f"rows {dups[0][0]} and {dups[0][1]}")
-    pos = lam0 > PD_RTOL * lam_max
     kernel = "H_inf" if shift == 0.0 else f"H_inf (shift {shift:g}, w ~ N(0, I))"
-    msgs.append(f"[{'ok' if pos else 'FAIL'}] {kernel} positive definite: lambda_0 = {lam0:.6g}, "
-                f"lambda_max = {lam_max:.6g}, y^T H_inf^-1 y = {yhy:.6g}")
+    msgs.append(f"[{'ok' if pos else 'FAIL'}] {kernel} positive definite ({'proved' if pos else 'not proved'} by a "
+                f"Cholesky certificate): lambda_0 = {lam0:.6g}, lambda_max = {lam_max:.6g}, "
+                f"y^T H_inf^-1 y = {yhy:.6g}")
     passed = unit and bounded and no_par and not dups and pos
     report = AssumptionReport(
         n=n, d=d, norm_min=float(norms.min()), norm_max=float(norms.max()), unit_norm=unit,
         norm_atol=norm_atol, label_bound=label_bound, label_max=label_max,
         labels_bounded=bounded, min_separation=min_sep, max_abs_cos=max_cos,
         nearest_pairs=tuple(near), parallel_pairs=tuple(parallel), duplicates=tuple(dups),
-        no_parallel=no_par, lam0_hat=lam0, lam_max=lam_max, y_Hinv_y=yhy, passed=passed,
+        no_parallel=no_par, lam0_hat=lam0, lam_max=lam_max, y_Hinv_y=yhy, h_inf_certified=pos, passed=passed,
         messages=tuple(msgs))
     if strict and not passed:
         raise ValueError("Assumption 1 fails:\n" + "\n".join(m for m in msgs if m.startswith("[FAIL]")))
@@ -272,10 +279,11 @@ def _spectrum(X, y, shift=0.0):
         # a singular H_inf (duplicated / parallel points) is what this check reports
         warnings.simplefilter("ignore", NumericalWarning)
         lam0, lam_max = eigenvalue_extremes(H)
+    certified = certify_min_eigenvalue(H, 0.0, check=False).certified
     yhy = math.inf
-    if lam0 > PD_RTOL * lam_max:
+    if certified or lam0 > PD_RTOL * lam_max:
         try:
             yhy = float(y @ cho_solve(cho_factor(H), y))
         except LinAlgError:
             yhy = math.inf
-    return float(lam0), float(lam_max), yhy
+    return float(lam0), float(lam_max), yhy, bool(certified)

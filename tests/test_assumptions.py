@@ -70,3 +70,19 @@ def test_bad_input_messages():
         check_assumptions(np.eye(3), np.ones(2))
     with pytest.raises(ValueError, match="`label_bound` must be > 0.0"):
         check_assumptions(np.eye(3), np.ones(3), label_bound=0.0)
+
+
+def test_positive_definiteness_is_decided_by_a_cholesky_certificate():
+    from ntkcheck import certify_min_eigenvalue, check_assumptions, ntk_infinite
+
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((40, 6))
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    y = np.clip(rng.standard_normal(40), -1, 1)
+    rep = check_assumptions(X, y)
+    assert rep.h_inf_certified and rep.passed and "proved by a Cholesky certificate" in rep.messages[-1]
+    X2 = np.vstack([X, X[:1]])  # a duplicated point: H_inf is exactly singular
+    rep2 = check_assumptions(X2, np.append(y, y[0]))
+    assert not rep2.h_inf_certified and not rep2.passed
+    assert rep2.h_inf_certified == certify_min_eigenvalue(ntk_infinite(X2), 0.0).certified
+    assert "not proved" in [m for m in rep2.messages if "positive definite" in m][0]
