@@ -63,7 +63,20 @@ def _symmetric_gram(X: np.ndarray) -> np.ndarray:
     return G
 
 
-class DenseFiredEngine:
+class _FiredEngine:
+    """What both engines share: the weights ``_W`` (m, d), exposed read-only."""
+
+    _W: np.ndarray
+
+    @property
+    def W(self) -> np.ndarray:
+        """ndarray of shape (m, d): current weights (read-only view)."""
+        v = self._W.view()
+        v.flags.writeable = False
+        return v
+
+
+class DenseFiredEngine(_FiredEngine):
     """Reference fired-pair engine: every step works on all ``m`` neurons (``O(m n d)``, BLAS).
 
     Holds ``Z = W Xᵀ`` (shape (m, n)) and the pattern ``Z >= b``; every pass over the neurons is
@@ -117,13 +130,6 @@ class DenseFiredEngine:
         self._act = self._Z >= self._b
         self._G = _symmetric_gram(self._X)
         self.init_seconds = time.perf_counter() - t0
-
-    @property
-    def W(self) -> np.ndarray:
-        """ndarray of shape (m, d): current weights (read-only view)."""
-        v = self._W.view()
-        v.flags.writeable = False
-        return v
 
     def outputs(self) -> np.ndarray:
         """``f_b(W, x_i)`` for every point, shape (n,)."""
@@ -204,7 +210,7 @@ class DenseFiredEngine:
         self._Z = self._act = None
 
 
-class SparseFiredEngine:
+class SparseFiredEngine(_FiredEngine):
     """Sublinear fired-pair engine: per step, only the fired pairs and the margin band.
 
     Same interface and results as :class:`DenseFiredEngine` (same fired sets; W, outputs and
@@ -302,13 +308,6 @@ class SparseFiredEngine:
         self._C = np.empty((n, n))
         self.full_rechecks = 0  #: total full rechecks so far (diagnostic)
         self.init_seconds = time.perf_counter() - t0
-
-    @property
-    def W(self) -> np.ndarray:
-        """ndarray of shape (m, d): current weights (read-only view)."""
-        v = self._W.view()
-        v.flags.writeable = False
-        return v
 
     def outputs(self) -> np.ndarray:
         """``f_b(W, x_i)`` from the cached fired-pair inner products (O(pairs)), shape (n,)."""
