@@ -11,12 +11,14 @@ and a neuron that fires on no point never moves again (``U_{t+1} ⊆ U_t``).  Th
 an engine of :mod:`ntkcheck.fired` (``"sparse"``: only the fired pairs and the pairs the margin
 rule cannot rule out; ``"dense"``: all ``m n``), which also keeps the firing diagnostics.
 
-This module holds the loop; :func:`ntkcheck.train` validates the input, calls :func:`run_fired`
-and wraps its result in a :class:`~ntkcheck.TrainResult`.
+:func:`ntkcheck.train` hands such runs to :func:`train_fired` (validation, configuration, the
+:class:`~ntkcheck.TrainResult`), which runs the loop :func:`run_fired`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import numbers
 import time
 import warnings
 
@@ -24,13 +26,18 @@ import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 
 from ._config import NumericalWarning
+from ._params import check_param, check_step_size
 from ._progress import DeferSigint, Progress
+from ._validation import check_scalar
 from .fired import ENGINES
+from .trajectory import DIVERGENCE_FACTOR, KernelStats, Trajectory, TrainResult, bools, check_record
 
-__all__ = ["run_fired", "FIRED_SCHEMES"]
+__all__ = ["train_fired", "run_fired", "FIRED_SCHEMES", "FIRED_ITEMS"]
 
 #: Schemes a fired-pair engine runs (full network: p = 1, ξ = 1, τ = 1, no masks).
 FIRED_SCHEMES = ("gauss-newton", "gd")
+#: Record items a fired-pair engine supports (besides its firing diagnostics).
+FIRED_ITEMS = ("lam_min_full", "lam_certified_full")
 
 
 def run_fired(X, y, a, W0, *, scheme, eta, steps, shift, damping, engine, kernel_stats, progress,
@@ -187,3 +194,73 @@ class _Arrays:
         for name in ("status_changes", "pairs_rechecked", "step_seconds"):
             out[name] = getattr(self, name)[:K].copy()
         return out
+
+
+def train_fired(X, y, net, W0, a, *, scheme, eta, global_steps, local_steps, p, xi, masks, record, progress,
+                 shift, damping, engine, lam_threshold) -> TrainResult:
+    """``train`` for the fired-pair engines (:mod:`ntkcheck.fired_train`): validate, run, wrap."""
+    if scheme not in FIRED_SCHEMES:
+        raise ValueError(f"`engine` runs the full network, scheme 'gd' or 'gauss-newton'; got scheme={scheme!r} "
+                         f"with engine={engine!r} (masked schemes run on Algorithm 1's engine: leave `engine` unset).")
+    engine = "sparse" if engine is None else engine
+    if engine not in ENGINES:
+        raise ValueError(f"`engine` must be one of {sorted(ENGINES)}, got engine={engine!r}.")
+    eta = check_step_size(eta)
+    K = check_param("steps", global_steps, label="global_steps")
+    for name, value, ok in (("local_steps", local_steps, local_steps == 1), ("p", p, p == 1),
+                            ("xi", xi, xi is None or xi == 1.0), ("masks", masks, masks is None)):
+        if not ok:
+            raise ValueError(f"scheme={scheme!r} on a fired-pair engine trains the full network (p = 1, xi = 1, "
+                             f"local_steps = 1, no masks); got {name}={value!r}.")
+    damping = float(check_scalar(damping, "damping", numbers.Real, min_val=0.0))
+    if scheme != "gauss-newton" and damping != 0.0:
+        raise ValueError(f"`damping` is the mu of scheme='gauss-newton' only, got damping={damping!r} with "
+                         f"scheme={scheme!r}.")
+    if isinstance(record, str):
+        items = tuple(i for i in check_record(record) if i in FIRED_ITEMS)
+    else:
+        items = check_record(record)
+        bad = [i for i in items if i not in FIRED_ITEMS]
+        if bad:
+            raise ValueError(f"`record` items {bad} need Algorithm 1's engine; a fired-pair engine records "
+                             f"{list(FIRED_ITEMS)} on top of its firing diagnostics.")
+    n, d = X.shape
+    m = W0.shape[0]
+    config = dict(
+        scheme=scheme, kind="full", eta=eta, global_steps=K, local_steps=1, p=1, xi=1.0, theta=1.0,
+        record=list(items), n=n, d=d, m=m, kappa=float(net.kappa), shift=shift, damping=damping, engine=engine,
+        init_seed=net.seed, mask_seed=None, masks=None,
+        data_sha256=hashlib.sha256(X.tobytes() + y.tobytes()).hexdigest(),
+    )
+    stats = KernelStats(X, shift, items, lam_threshold, 1.0)
+    config["lam_threshold"] = stats.t
+    kernel_stats = (tuple(stats.full_items), lambda H: stats.values(H, stats.full_items, stats.t)) \
+        if stats.full_items else None
+    out = run_fired(X, y, a, W0, scheme=scheme, eta=eta, steps=K, shift=shift, damping=damping, engine=engine,
+                    kernel_stats=kernel_stats, progress=bool(progress), divergence_factor=DIVERGENCE_FACTOR)
+    config["init_seconds"] = out["init_seconds"]
+    config["steps_completed"] = Kc = out["completed"]
+    A = out["arrays"]
+    loss = A["loss"]
+
+    def ro(v):
+        if v is None:
+            return None
+        v = np.asarray(v, dtype=np.float64)
+        v.setflags(write=False)
+        return v
+
+    traj = Trajectory(
+        loss=ro(loss), sampled_loss=ro(loss[:-1]), local_loss=ro(loss[1:].reshape(Kc, 1, 1)),
+        max_movement=ro(A["max_movement"]), frobenius_movement=ro(A["frobenius_movement"]),
+        local_movement=ro(np.full(Kc, np.nan)), neurons_uncovered=ro(np.zeros(Kc)), neurons_shared=ro(np.zeros(Kc)),
+        neurons_mean_count=ro(np.ones(Kc)), neurons_max_count=ro(np.ones(Kc)), subnet_size=ro(np.full((Kc, 1), m)),
+        theta=1.0, xi=1.0, lam_min_full=ro(A.get("lam_min_full")),
+        lam_certified_full=bools(ro(A.get("lam_certified_full"))), lam_threshold=stats.t,
+        **{k: ro(A[k]) for k in ("fired_min", "fired_mean", "fired_max", "union_size", "status_changes",
+                                 "pairs_rechecked", "step_seconds")},
+    )
+    W = out["W"]
+    W.setflags(write=False)
+    return TrainResult(W=W, network=net, seed=None, config=config, trajectory=traj, status=out["status"],
+                       message=out["message"])
