@@ -28,7 +28,7 @@ from .certify import certify_min_eigenvalue
 from .eigen import eigenvalue_extremes
 from .ntk import ntk_infinite
 
-__all__ = ["AssumptionReport", "check_assumptions"]
+__all__ = ["AssumptionReport", "check_assumptions", "min_separation"]
 
 #: yᵀ(H∞)⁻¹y is attempted when H∞ ≻ 0 is certified or λ0 > PD_RTOL·λ_max (positive definiteness
 #: itself is decided by the Cholesky certificate).
@@ -211,6 +211,26 @@ def check_assumptions(
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+def min_separation(X) -> float:
+    """``δ_sep = min_{i≠j} min(‖u_i − u_j‖, ‖u_i + u_j‖)`` of the directions ``u_i = x_i/‖x_i‖``.
+
+    The separation of DHSWZ22 (docs/theory.md §9 (iii)) and of the "no parallel pairs" item of
+    :func:`check_assumptions` (``AssumptionReport.min_separation``): 0 exactly when two points are
+    parallel or antiparallel; ``inf`` for a single point.
+
+    Parameters
+    ----------
+    X : array_like of shape (n, d)
+        Finite, nonzero rows.
+
+    Returns
+    -------
+    float
+    """
+    X = check_X(X)
+    return _nearest_pairs(X, np.linalg.norm(X, axis=1), 1)[2]
 
 
 def _nearest_pairs(X, norms, top, block: int = 1024):

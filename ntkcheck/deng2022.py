@@ -44,6 +44,7 @@ from ._outdir import claim_output_dir
 from ._progress import Progress
 from ._rng import as_generator
 from ._validation import check_X
+from .assumptions import min_separation
 from .eigen import min_eigenvalue
 from .jacot2018 import fit_slope
 from .network import init_network
@@ -52,8 +53,7 @@ from .report import fmt, write_report
 from .train import train
 from .unit import load_data
 
-__all__ = ["SIZES", "RULES", "KAPPA", "FIRING_LEVEL", "reproduce_deng2022", "firing_variance", "separation",
-           "loglog_exponent"]
+__all__ = ["SIZES", "RULES", "KAPPA", "FIRING_LEVEL", "reproduce_deng2022", "firing_variance", "loglog_exponent"]
 
 SEED = 2022
 #: Initialisation scale κ of every network here.
@@ -134,27 +134,6 @@ def firing_variance(X, shift: float, *, kappa: float = 1.0) -> float:
     else:
         P = _orthant_probability(np.full(X.shape[0], t), phi)
     return max(0.0, float(P.mean()) - float(ndtr(-t)) ** 2)
-
-
-def separation(X) -> float:
-    """``δ_sep = min_{i≠j} min(‖x_i − x_j‖, ‖x_i + x_j‖)`` (DHSWZ22's separation of unit data).
-
-    Parameters
-    ----------
-    X : array_like of shape (n, d)
-
-    Returns
-    -------
-    float
-    """
-    X = check_X(X)
-    best = math.inf
-    for i in range(X.shape[0] - 1):
-        rest = X[i + 1:]
-        dm = np.linalg.norm(rest - X[i], axis=1)
-        dp = np.linalg.norm(rest + X[i], axis=1)
-        best = min(best, float(np.minimum(dm, dp).min()))
-    return best
 
 
 def loglog_exponent(widths, samples, *, n_boot: int = 2000, rng=0, level: float = 0.95) -> dict:
@@ -342,7 +321,7 @@ def _lambda(ctx) -> dict:
     _bar(ctx, len(ns), "(iii) lambda_min")
     for k, n in enumerate(ns):
         Xn = check_X(load_data(f"sphere:n={n},d={S['d']},seed=0").dataset.X, unit_norm=True)
-        sep = separation(Xn)
+        sep = min_separation(Xn)
         seps.append(sep)
         for j, b in enumerate(shifts):
             lam[k, j] = min_eigenvalue(ntk_infinite(Xn, shift=b))

@@ -86,3 +86,17 @@ def test_positive_definiteness_is_decided_by_a_cholesky_certificate():
     assert not rep2.h_inf_certified and not rep2.passed
     assert rep2.h_inf_certified == certify_min_eigenvalue(ntk_infinite(X2), 0.0).certified
     assert "not proved" in [m for m in rep2.messages if "positive definite" in m][0]
+
+
+def test_min_separation_against_a_double_loop():
+    from ntkcheck.assumptions import min_separation
+
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((30, 4)) * rng.uniform(0.5, 2.0, size=(30, 1))
+    U = X / np.linalg.norm(X, axis=1, keepdims=True)
+    naive = min(min(np.linalg.norm(U[i] - U[j]), np.linalg.norm(U[i] + U[j]))
+                for i in range(30) for j in range(i + 1, 30))
+    assert min_separation(X) == pytest.approx(naive, rel=1e-12)
+    assert min_separation(np.vstack([X, -2.0 * X[:1]])) == 0.0  # antiparallel pair (exact scaling)
+    assert min_separation(np.vstack([X, -3.0 * X[:1]])) <= 1e-15  # up to the rounding of x/||x||
+    assert min_separation(X[:1]) == float("inf")

@@ -16,6 +16,7 @@ from scipy.stats import multivariate_normal
 
 import ntkcheck.deng2022 as deng
 from ntkcheck import init_network, ntk_infinite
+from ntkcheck.assumptions import min_separation
 from ntkcheck.cli import main
 from ntkcheck.unit import load_data
 
@@ -159,7 +160,7 @@ def test_cost_verdict_recomputed(tiny):
 
 def test_separation_and_exponent_helpers():
     X = np.array([[1.0, 0.0], [0.0, 1.0], [-0.6, -0.8]])
-    assert deng.separation(X) == pytest.approx(min(math.sqrt(2), math.hypot(1.6, 0.8), math.hypot(0.6, 1.8),
+    assert min_separation(X) == pytest.approx(min(math.sqrt(2), math.hypot(1.6, 0.8), math.hypot(0.6, 1.8),
                                                    math.hypot(0.4, 0.8), math.hypot(0.6, 0.2)))
     w = np.array([1024, 4096, 16384])
     fit = deng.loglog_exponent(w, [2e-6 * m ** 0.7 * np.array([1.0, 1.1, 0.9]) for m in w], n_boot=100)
