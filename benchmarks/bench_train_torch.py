@@ -29,8 +29,10 @@ is the time between the starts of consecutive global steps of one run (``_Engine
 wrapped by a timer, so the per-step bookkeeping of ``train`` is included and its fixed cost is not).
 The first global step is a warm-up and not counted.  Printed: median [min-max] seconds per global
 step, and the ratios torch/ntkcheck of the medians (> 1: ntkcheck is faster) against the targets
-(>= 1.5 vs torch float64; >= 1.2 of ``train(dtype=np.float32)`` vs torch float32).  Then the fixed cost of ``train`` before the first step at m = 65536 (``global_steps=0``,
-and ``global_steps=1`` minus the median step), beside torch's (tensor conversion, buffers, one forward).
+(>= 1.5 vs torch float64; >= 1.2 of ``train(dtype=np.float32)`` vs torch float32).  Then the fixed
+cost of ``train`` at m = 65536: the time from the call to the start of the first global step (target
+<= 50 ms), ``global_steps=0`` (which needs the forward pass of all m neurons for L_0) and
+``global_steps=1`` minus the median step, beside torch's (tensor conversion, buffers, one forward).
 
 torch's OpenMP threads wait passively (``OMP_WAIT_POLICY=PASSIVE`` unless the variable is set): with
 the default spin-waiting a torch step took 2-15x longer and varied 10x from step to step whenever
@@ -274,10 +276,12 @@ def timed_train(X, y, net, masks, kw):
 
     mod._Engine.global_step = global_step
     try:
+        t0 = time.perf_counter()
         res = train(X, y, net, global_steps=len(masks), masks=masks, **kw)
     finally:
         mod._Engine.global_step = orig
     assert res.status == "completed", res.message
+    timed_train.setup = starts[0] - t0 if starts else float("nan")  # the fixed cost of this call
     return res, np.diff(starts)
 
 
@@ -366,8 +370,13 @@ def fixed_costs(X, y, eta, m, args):
     masks = sample_masks(m, 4, kind="bernoulli", xi=0.25, steps=4, rng=2)
     kw = train_kwargs("bernoulli", 4, 5, 0.25, eta, args.threads)
     reps = 3
+    def setup(**extra):
+        timed_train(X, y, net, masks[:1], dict(kw, **extra))
+        return timed_train.setup
+
+    s64 = [setup() for _ in range(reps)]
+    s32 = [setup(dtype=np.float32) for _ in range(reps)]
     t0 = repeat_times(lambda: train(X, y, net, global_steps=0, masks=masks[:0], **kw), reps)
-    t0_32 = repeat_times(lambda: train(X, y, net, global_steps=0, masks=masks[:0], dtype=np.float32, **kw), reps)
     t1 = repeat_times(lambda: train(X, y, net, global_steps=1, masks=masks[:1], **kw), reps)
     _, steps = timed_train(X, y, net, masks, kw)
     step = statistics.median(steps[1:])
@@ -378,8 +387,10 @@ def fixed_costs(X, y, eta, m, args):
     zero32 = repeat_times(lambda: torch_algorithm1(X, y, net.W, net.a, masks[:0], eta, 5, 0.25, torch.float32), reps)
     print(f"\nfixed cost before the first step, m={m}, Bernoulli p=4 tau=5 xi=0.25 (s, median [min-max] of {reps}; "
           f"step = {step:.4f} s, median of the steps of one run):")
-    print(f"  ntkcheck.train(global_steps=0)            {fmt(t0)}   (validation, data hash, engine, L_0 forward)")
-    print(f"  ntkcheck.train(global_steps=0), float32   {fmt(t0_32)}")
+    print(f"  ntkcheck.train: call to first global step  {fmt(s64)}   (validation, data hash, engine, the L_0 forward "
+          "of the neurons outside step 1's subnetworks)")
+    print(f"  the same, dtype=np.float32                {fmt(s32)}")
+    print(f"  ntkcheck.train(global_steps=0)            {fmt(t0)}   (L_0 forward of all m neurons)")
     print(f"  ntkcheck.train(global_steps=1) - one step {fmt(f1)}")
     print(f"  torch float64 setup / + L_0 forward       {fmt(init64)} / {fmt(zero64)}")
     print(f"  torch float32 setup / + L_0 forward       {fmt(init32)} / {fmt(zero32)}")

@@ -248,14 +248,27 @@ def train(
     bar = Progress(K, "train", enabled=progress)
     try:
         with threadpool_limits(limits=1, user_api="blas"), np.errstate(all="ignore"):
-            Sf = eng.init_state(W)
-            rec.start(y, xi * Sf / eng.sqrt_m, eng, stats.full(W, m))
-            loss_scale = max(float(rec.loss[0]), float(y @ y), np.finfo(float).tiny)
+            def draw(k):
+                if masks is not None:
+                    return masks[k]
+                return np.ones((1, m), dtype=bool) if scheme == "gd" else _draw_step(gen.spawn(1)[0], m, p, kind, xi)
+
+            # f(W_0, X) for L_0: the neurons of the first global step's subnetworks get their forward
+            # pass in that step anyway, so only the others are computed here (no duplicated work)
+            if K == 0:
+                Sf = eng.forward_rows(W, np.arange(m), init=True)
+                rec.start(y, xi * Sf / eng.sqrt_m, eng, stats.full(W, m))
+            else:
+                M0 = draw(0)
+                idle = np.flatnonzero(~M0.any(axis=0))
+                Sf_idle = eng.forward_rows(W[idle], idle, init=True)
             for k in range(K):
-                Mk = masks[k] if masks is not None else (
-                    np.ones((1, m), dtype=bool) if scheme == "gd" else _draw_step(gen.spawn(1)[0], m, p, kind, xi)
-                )
-                out = eng.global_step(W, Mk, tau, stats.masked if stats.masked_items else None)
+                Mk = M0 if k == 0 else draw(k)
+                out = eng.global_step(W, Mk, tau, stats.masked if stats.masked_items else None, initial=k == 0)
+                if k == 0:
+                    Sf = Sf_idle + out["active_sum"]  # f(W_0, X)·√m, all neurons
+                    rec.start(y, xi * Sf / eng.sqrt_m, eng, stats.full(W, m))
+                    loss_scale = max(float(rec.loss[0]), float(y @ y), np.finfo(float).tiny)
                 Sf_new = Sf + out["dS"]
                 with DeferSigint():
                     W[out["gidx"]] = out["rows"]
@@ -335,12 +348,9 @@ class _Engine:
     def _ranges(self, count):
         return [(ci, s, min(s + self.chunk, count)) for ci, s in enumerate(range(0, count, self.chunk))]
 
-    def init_state(self, W):
-        """``Σ_r a_r σ(X w_r)`` at W_0 and the initial activation patterns."""
-        return self.forward_rows(W, np.arange(self.m), init=True)
-
     def forward_rows(self, Wr, gidx, *, init=False, count_diff=False):
-        """``Σ_j a_{g_j} σ(X w_j)`` over the rows of ``Wr`` (global indices ``gidx``)."""
+        """``Σ_j a_{g_j} σ(X w_j)`` over the rows of ``Wr`` (global indices ``gidx``); with ``init``
+        their rows of the initial activation patterns are filled."""
         ranges = self._ranges(Wr.shape[0])
         parts = np.empty((len(ranges), self.n))
         ar = self.a[gidx]
@@ -350,16 +360,22 @@ class _Engine:
             t = self._bufs()
             Z = t.Z[: e - s]
             np.matmul(Wr[s:e], self.XT, out=Z)
-            act = self.A0T[s:e] if (init and self.patterns) else t.act[: e - s]
+            act = t.act[: e - s]
             _forward_kernel(Z, ar[s:e], ones, False, parts[ci], parts[ci], act, self.shift)
+            if init and self.patterns:
+                self.A0T[gidx[s:e]] = act
             if count_diff:
                 _pattern_diff_kernel(act, self.A0T, gidx[s:e], ones[s:e], self.diff_new)
 
         self.run(task, ranges)
         return parts.sum(axis=0)
 
-    def global_step(self, W, Mk, tau, masked_fn):
-        """One global step from ``W`` (not modified); returns the new rows and all records."""
+    def global_step(self, W, Mk, tau, masked_fn, initial=False):
+        """One global step from ``W`` (not modified); returns the new rows and all records.
+
+        ``out["active_sum"]`` is ``Σ_r a_r σ(X w_r)`` over the neurons of the step's subnetworks at
+        ``W`` (each once); with ``initial`` their initial activation patterns are also filled.
+        """
         p, m = Mk.shape
         n, y = self.n, self.y
         N = Mk.sum(axis=0, dtype=np.int64)
@@ -407,6 +423,10 @@ class _Engine:
             return np.stack([upart[l, : len(sub["ranges"])].sum(axis=0) for l, sub in enumerate(subs)]) / self.sqrt_m
 
         self.run(f0, tasks)
+        if initial and self.patterns:
+            for l, sub in enumerate(subs):
+                own = sub["c_old"] == 1.0  # each neuron from the first subnetwork containing it
+                self.A0T[sub["idx"][own]] = sub["act"][own]
         u = outputs()
         sampled = ((y - u) ** 2).sum(axis=1)
         local = np.empty((tau, p))
@@ -440,15 +460,14 @@ class _Engine:
             cnt = N[gidx]
             rows /= cnt[:, None]
             multi = cnt >= 2
-        dS = -sum(cold[l, : len(sub["ranges"])].sum(axis=0) for l, sub in enumerate(subs)) + sum(
-            cnew[l, : len(sub["ranges"])].sum(axis=0) for l, sub in enumerate(subs)
-        )
+        active_sum = sum(cold[l, : len(sub["ranges"])].sum(axis=0) for l, sub in enumerate(subs))
+        dS = -active_sum + sum(cnew[l, : len(sub["ranges"])].sum(axis=0) for l, sub in enumerate(subs))
         if multi.any():
             dS = dS + self.forward_rows(rows[multi], gidx[multi], count_diff=self.patterns)
         mv_new = np.empty(gidx.size)
         _row_dist_kernel(rows, self.W0, gidx, mv_new)
         return dict(
-            gidx=gidx, rows=rows, mv_new=mv_new, dS=dS, sampled=sampled.mean(), local=local,
+            gidx=gidx, rows=rows, mv_new=mv_new, dS=dS, active_sum=active_sum, sampled=sampled.mean(), local=local,
             move=move, lam=lam, finite=bool(np.isfinite(move) and np.isfinite(rows).all()),
             N=N, sizes=np.array([s["idx"].size for s in subs], dtype=np.float64),
         )
