@@ -22,6 +22,9 @@ with ξ·m.  The chunks of all p subnetworks of a phase are independent tasks fo
 sums are reduced in a fixed order, so results are bit-identical for any ``n_threads``.
 ``f(W_k, X)`` is updated incrementally from the chunks' partial sums (only neurons in two or
 more subnetworks need one extra product) and recomputed exactly every 100 global steps.
+``f(W_0, X)`` (for ``L_0``) takes its terms for the neurons of the first global step's
+subnetworks from that step's first forward pass, so only the other neurons are computed before it.
+The engine computes in ``dtype`` (float64, or float32 for the BLAS products and the weights).
 """
 
 from __future__ import annotations
