@@ -15,7 +15,7 @@ from bounds import symbols as S
 from bounds.theorems import deng2022 as D
 from ntkcheck import firing_fraction_infinite
 from ntkcheck.cli import main
-from ntkcheck.verify import alpha_from_shift, require_theorems, shift_from_alpha
+from ntkcheck.verify_shift import alpha_from_shift, require_theorems, shift_from_alpha
 
 from .conftest import RTOL_CLOSED_FORM, RTOL_EXACT
 

@@ -85,8 +85,8 @@ def build_result(args) -> dict:
     """Run the checks for parsed ``args``; return the JSON-serialisable result."""
     from ..assumptions import check_assumptions
     from ..data import check_memory, load_dataset
-    from ..verify import (SHIFTED_THEOREMS, check_theorem, compare_measured, data_values,
-                          expected_r0, require_theorems, shift_report)
+    from ..verify import check_theorem, data_values, expected_r0
+    from ..verify_shift import SHIFTED_THEOREMS, compare_measured, require_theorems, shift_report
     from .._params import check_param, check_step_size
     from .._validation import check_scalar
 
@@ -163,7 +163,7 @@ def build_result(args) -> dict:
 def _shift_iv(args) -> tuple[float, float | None]:
     """The shift b from ``--shift`` or ``--alpha`` (validated); return ``(b, alpha or None)``."""
     from .._validation import check_scalar
-    from ..verify import shift_from_alpha
+    from ..verify_shift import shift_from_alpha
 
     if args.shift is not None and args.alpha is not None:
         raise ValueError("give either --shift (the threshold b) or --alpha (b = kappa sqrt(2 alpha log m) "
