@@ -41,7 +41,7 @@ def test_notebooks_are_valid_and_define_no_functions():
                 src = "".join(cell["source"])
                 assert "\ndef " not in "\n" + src, f"{path.name} defines a function"
                 assert not cell["outputs"], f"{path.name}: commit notebooks without outputs"
-    assert len(list(NOTEBOOKS.glob("*.ipynb"))) == 3
+    assert len(list(NOTEBOOKS.glob("*.ipynb"))) == 4
 
 
 def test_tour_notebook_runs():
@@ -66,3 +66,11 @@ def test_plateau_model_notebook_runs():
                                             "XIS = (0.25, 0.75); KAPPAS = (1.0, 0.01); SEEDS = (0,)")
     assert ns["measured"].shape == (2, 2) and np.all(ns["predicted"] > 0)
     assert len(ns["slope"]) == 2 and ns["fig"].axes
+
+
+def test_shifted_relu_notebook_runs():
+    ns = _execute("04_shifted_relu_gauss_newton.ipynb", "DATA = 'sphere:n=20,d=5,seed=0'; SHIFTS = (0.5, 2.0); "
+                                                          "WIDTH = 2048; STEPS = 3; WIDTHS = (1024, 4096)")
+    assert ns["fired"].shape == (2,) and np.all(ns["fired"] <= ns["bound"])
+    assert ns["res"].status == "completed" and ns["tr"].steps == 3
+    assert set(ns["slopes"]) == {"sparse", "dense"} and ns["fig"].axes
