@@ -232,7 +232,7 @@ def train_fired(X, y, net, W0, a, *, scheme, eta, global_steps, local_steps, p, 
         init_seed=net.seed, mask_seed=None, masks=None,
         data_sha256=hashlib.sha256(X.tobytes() + y.tobytes()).hexdigest(),
     )
-    stats = KernelStats(X, shift, items, lam_threshold, 1.0)
+    stats = KernelStats(X, shift, items, lam_threshold, 1.0, float(net.kappa))
     config["lam_threshold"] = stats.t
     kernel_stats = (tuple(stats.full_items), lambda H: stats.values(H, stats.full_items, stats.t)) \
         if stats.full_items else None

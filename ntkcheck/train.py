@@ -160,7 +160,8 @@ def train(
         ``pairs_rechecked``, ``step_seconds``).
     lam_threshold : float, optional
         Threshold ``t`` of the recorded certificates ``λ_min > t`` (default ``λ0/2`` of the data's
-        (shifted) H∞, computed once).  Only used when a ``lam_certified_*`` item is recorded.
+        H∞, computed once; with a shift b the limit of ``H_b(W_0)``, ``ntk_infinite(X, shift=b/κ)``).
+        Only used when a ``lam_certified_*`` item is recorded.
     dtype : {numpy.float64, numpy.float32}, default numpy.float64
         Precision of the weights and of the products of Algorithm 1's engine (``X W_cᵀ``, the
         gradient ``D X``).  Output sums, residuals and the recorded losses stay float64.  With
@@ -246,7 +247,7 @@ def train(
     rec = _Recorder(K, tau, p, n, m, items)
     W = W0c.copy()
     status, message = "completed", f"completed {K} global steps"
-    stats = KernelStats(X, shift, items, lam_threshold, xi)
+    stats = KernelStats(X, shift, items, lam_threshold, xi, float(net.kappa))
     config["lam_threshold"] = stats.t
     bar = Progress(K, "train", enabled=progress)
     try:

@@ -99,8 +99,8 @@ class Trajectory:
         The same for the masked NTKs of ``lam_min_masked``, against ``ξ t`` (``E H(W, m) = ξ H(W)``,
         docs/theory.md §5.2; item ``"lam_certified_masked"``).
     lam_threshold : float or None
-        ``t`` of the certificates (default ``λ0/2``, ``λ0 = λ_min(H∞)`` of the data, shifted if
-        ``shift != 0``).
+        ``t`` of the certificates (default ``λ0/2``, ``λ0 = λ_min(H∞)`` of the data; with a shift b
+        the limit of ``H_b(W_0)``, ``ntk_infinite(X, shift=b/κ)``).
     """
 
     loss: np.ndarray
@@ -215,7 +215,7 @@ class KernelStats:
     """The recorded kernel statistics of training: ``λ_min`` and/or its certificate ``λ_min > t`` of
     the (masked, shifted) NTK of a set of neuron rows, normalised by the full width m (LK22 Def. 1)."""
 
-    def __init__(self, X, shift, items, threshold, xi):
+    def __init__(self, X, shift, items, threshold, xi, kappa=1.0):
         self.X, self.shift, self.xi = X, shift, float(xi)
         self.full_items = [i for i in FULL_ITEMS if i in items]
         self.masked_items = [i for i in MASKED_ITEMS if i in items]
@@ -223,7 +223,8 @@ class KernelStats:
         if threshold is not None:
             threshold = float(check_scalar(threshold, "lam_threshold", numbers.Real))
         elif certify:
-            threshold = 0.5 * min_eigenvalue(ntk_infinite(X, shift=shift))
+            # H_b(W_0) with w ~ N(0, κ² I) tends to the κ = 1 kernel at shift b/κ (1{<κz, x> >= b})
+            threshold = 0.5 * min_eigenvalue(ntk_infinite(X, shift=shift / kappa))
         self.t = threshold
 
     def kernel(self, Wr, m):

@@ -358,3 +358,16 @@ def test_training_certificates_with_an_explicit_threshold_and_gauss_newton():
         npt.assert_array_equal(tr.lam_certified_full, v > t)
     with pytest.raises(ValueError, match="lam_threshold"):
         train(X, y, net, scheme="gd", eta=1.0, global_steps=1, record="certified", lam_threshold=float("nan"))
+
+
+def test_default_certificate_threshold_uses_the_limit_of_the_shifted_kernel_at_init():
+    # w ~ N(0, κ² I): 1{<w, x> >= b} = 1{<z, x> >= b/κ}, so H_b(W_0) -> ntk_infinite(X, shift=b/κ)
+    from ntkcheck import init_network, ntk_at_init, ntk_infinite, train
+
+    X, y, _ = _train_problem(n=10)
+    net = init_network(X.shape[1], 50, kappa=0.5, rng=3)
+    tr = train(X, y, net, scheme="gd", eta=0.1, global_steps=1, shift=0.4, record="certified").trajectory
+    limit = ntk_infinite(X, shift=0.4 / 0.5)
+    assert tr.lam_threshold == pytest.approx(0.5 * np.linalg.eigvalsh(limit)[0], rel=1e-10)
+    wide = ntk_at_init(X, 200_000, kappa=0.5, shift=0.4, rng=1)  # the finite kernel it is the limit of
+    assert np.abs(wide - limit).max() < 0.01
