@@ -42,11 +42,10 @@ from ._io import atomic_write, write_npz
 from ._json import json_text, jsonable
 from ._outdir import claim_output_dir
 from ._progress import Progress
-from ._rng import as_generator
+from ._stats import fit_slope, loglog_exponent
 from ._validation import check_X
 from .assumptions import min_separation
 from .eigen import min_eigenvalue
-from .jacot2018 import fit_slope
 from .network import init_network
 from .ntk import _orthant_probability, angles, firing_fraction, ntk_infinite
 from .deng2022_report import report_blocks
@@ -135,36 +134,6 @@ def firing_variance(X, shift: float, *, kappa: float = 1.0) -> float:
     else:
         P = _orthant_probability(np.full(X.shape[0], t), phi)
     return max(0.0, float(P.mean()) - float(ndtr(-t)) ** 2)
-
-
-def loglog_exponent(widths, samples, *, n_boot: int = 2000, rng=0, level: float = 0.95) -> dict:
-    """Least-squares exponent of ``median(samples[k])`` on ``widths[k]`` (log–log), with a
-    percentile bootstrap over the samples of each width (e.g. repeated timed iterations).
-
-    Parameters
-    ----------
-    widths : array_like of shape (M,)
-    samples : sequence of M array_like
-        Positive samples per width.
-
-    Returns
-    -------
-    dict
-        ``exponent`` and ``ci`` (nan when a width has no positive sample).
-    """
-    w = np.log(np.asarray(widths, float))
-    S = [np.asarray(s, float) for s in samples]
-    S = [s[np.isfinite(s) & (s > 0)] for s in S]
-    if any(s.size == 0 for s in S) or len(S) < 2:
-        return dict(exponent=math.nan, ci=[math.nan, math.nan])
-    med = np.log([np.median(s) for s in S])
-    exponent = float(np.polyfit(w, med, 1)[0])
-    gen = as_generator(rng)
-    boot = np.empty(n_boot)
-    for j in range(n_boot):
-        boot[j] = np.polyfit(w, np.log([np.median(s[gen.integers(0, s.size, s.size)]) for s in S]), 1)[0]
-    q = ((1 - level) / 2 * 100, (1 + level) / 2 * 100)
-    return dict(exponent=exponent, ci=[float(x) for x in np.percentile(boot, q)])
 
 
 def reproduce_deng2022(out, *, quick: bool = False, progress: bool = True, sizes: dict | None = None,

@@ -27,7 +27,7 @@ from ._io import atomic_write, write_npz
 from ._json import json_text, jsonable, toml_value
 from ._outdir import claim_output_dir
 from ._params import check_step_size
-from ._rng import as_generator
+from ._stats import fit_slope
 from ._validation import check_int, check_scalar
 from .deep import init_deep_network, ntk_deep_finite, ntk_deep_infinite
 from .deep_train import train_deep
@@ -114,21 +114,6 @@ def _limit(ds, depth, sigma_w, sigma_b):
     if key not in _LIMITS:
         _LIMITS[key] = ntk_deep_infinite(ds.X, depth, sigma_w=sigma_w, sigma_b=sigma_b)
     return _LIMITS[key]
-
-
-def fit_slope(widths, values, *, n_boot: int = 2000, rng=0, level: float = 0.95) -> dict:
-    """Slope of log(mean over seeds) on log(width), with a percentile bootstrap over seeds.
-
-    ``values`` has shape (widths, seeds).
-    """
-    w = np.log(np.asarray(widths, float))
-    V = np.asarray(values, float)
-    slope = float(np.polyfit(w, np.log(V.mean(axis=1)), 1)[0])
-    gen = as_generator(rng)
-    idx = gen.integers(0, V.shape[1], size=(n_boot, V.shape[1]))
-    boot = np.array([np.polyfit(w, np.log(V[:, i].mean(axis=1)), 1)[0] for i in idx])
-    q = ((1 - level) / 2 * 100, (1 + level) / 2 * 100)
-    return dict(slope=slope, ci=[float(x) for x in np.percentile(boot, q)])
 
 
 def reproduce_jacot2018(out, *, quick: bool = False, progress: bool = True, sizes: dict | None = None,
