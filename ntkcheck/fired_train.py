@@ -72,11 +72,11 @@ def run_fired(X, y, a, W0, *, scheme, eta, steps, shift, damping, engine, kernel
                 f"no neuron fires on any point at shift={shift!r} (U is empty): every gradient is 0 and "
                 f"nothing can train; lower `shift` (the expected firing fraction is Phi(-shift/kappa)) or "
                 f"raise the width.")
-        lam_min = kernel_stats is not None
+        stats_on = kernel_stats is not None  # kernel statistics of H_b(W_t) are recorded
         arr = _Arrays(K, kernel_stats)
         gn = scheme == "gauss-newton"
         f = eng.outputs()
-        H = eng.gram() if (gn or lam_min) else None
+        H = eng.gram() if (gn or stats_on) else None
         if gn:
             factor = _factor(H, damping)
             if factor is None:
@@ -88,7 +88,7 @@ def run_fired(X, y, a, W0, *, scheme, eta, steps, shift, damping, engine, kernel
                     f"the Gauss-Newton system H_b(W_0) + damping*I is singular with damping={damping!r} at "
                     f"shift={shift!r}: {why}. Pass damping > 0 (e.g. 1e-6 * trace(H)/n), lower `shift`, or "
                     f"raise the width.")
-        arr.state(0, f - y, eng, H if lam_min else None)
+        arr.state(0, f - y, eng, H if stats_on else None)
         loss_scale = max(float(arr.loss[0]), float(y @ y), np.finfo(float).tiny)
         status, message = "completed", f"completed {K} iterations"
         bar = Progress(K, "train", enabled=progress)
@@ -113,9 +113,9 @@ def run_fired(X, y, a, W0, *, scheme, eta, steps, shift, damping, engine, kernel
                     with DeferSigint():
                         info = eng.step(c)
                         f = eng.outputs()
-                        H = eng.gram() if (gn or lam_min) else None
+                        H = eng.gram() if (gn or stats_on) else None
                         seconds = time.perf_counter() - t0
-                        arr.state(k + 1, f - y, eng, H if lam_min else None)
+                        arr.state(k + 1, f - y, eng, H if stats_on else None)
                         arr.step(k, info, seconds)
                     if not np.isfinite(arr.loss[k + 1]) or arr.loss[k + 1] > divergence_factor * loss_scale:
                         status = "diverged"
